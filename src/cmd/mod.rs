@@ -1,0 +1,131 @@
+//! One file per subcommand. Each takes the immutable `Config` and returns an `Exit`.
+
+pub mod demo;
+pub mod restore;
+pub mod spoof;
+pub mod status;
+pub mod udev;
+
+use crate::config::Config;
+use crate::core::generate::OsEntropy;
+use crate::core::link::{ARPHRD_LOOPBACK, Link, LinkErrorKind};
+use crate::core::mode::Mode;
+use crate::core::spoof::{SpoofError, Spoofed};
+use crate::exit::Exit;
+use crate::os::netlink::Netlink;
+use crate::os::sysfs::Sysfs;
+
+/// The system handles a command works with.
+pub struct Ctx<'a> {
+    pub config: &'a Config,
+    pub netlink: Netlink,
+    pub sysfs: Sysfs,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn open(config: &'a Config) -> Result<Ctx<'a>, Exit> {
+        let netlink = Netlink::open().map_err(|e| {
+            eprintln!("macspoof: {e}");
+            Exit::Failed
+        })?;
+        Ok(Ctx {
+            config,
+            netlink,
+            sysfs: Sysfs::new(&config.paths.sysfs),
+        })
+    }
+
+    /// Looks up interfaces by name, or every Ethernet-type one for `--all`. A missing name is
+    /// reported and makes the result `Exit::Failed`; the others are still returned.
+    pub fn resolve(&mut self, names: &[String], all: bool) -> (Vec<Link>, Exit) {
+        if all {
+            return match self.netlink.dump_links() {
+                Ok(links) => (
+                    links
+                        .into_iter()
+                        .filter(|l| l.is_ether() && l.kind != ARPHRD_LOOPBACK)
+                        .collect(),
+                    Exit::Success,
+                ),
+                Err(e) => {
+                    eprintln!("macspoof: {e}");
+                    (vec![], Exit::Failed)
+                }
+            };
+        }
+        let mut exit = Exit::Success;
+        let mut links = Vec::new();
+        for name in names {
+            match self.netlink.link_by_name(name) {
+                Ok(l) => links.push(l),
+                Err(e) if e.kind() == LinkErrorKind::NoDevice => {
+                    eprintln!("macspoof: {name}: no such device");
+                    exit = exit.worst(Exit::Failed);
+                }
+                Err(e) => {
+                    eprintln!("macspoof: {e}");
+                    exit = exit.worst(Exit::Failed);
+                }
+            }
+        }
+        (links, exit)
+    }
+
+    /// The driver of an interface: sysfs for devices, ethtool for virtual interfaces.
+    pub fn driver(&self, name: &str) -> Option<String> {
+        self.sysfs
+            .driver(name)
+            .or_else(|| crate::os::ethtool::driver(name))
+    }
+
+    /// `Some(driver)` when the interface's driver is on the exclude list. Looks nothing up when
+    /// the list is empty.
+    pub fn excluded_driver(&self, name: &str) -> Option<String> {
+        if self.config.exclude_drivers.is_empty() {
+            return None;
+        }
+        self.driver(name)
+            .filter(|d| self.config.is_excluded(Some(d.as_str())))
+    }
+
+    /// The one spoof path shared by `udev`, `spoof` and `demo`: spoof, log the proof, and on
+    /// failure report it. Returns the outcome for callers that print it.
+    pub fn spoof_link(&mut self, link: &Link, mode: &Mode) -> Result<Spoofed, SpoofError> {
+        let result = crate::core::spoof::spoof(&mut self.netlink, link.index, mode, &mut OsEntropy);
+        match &result {
+            Ok(s) => log_spoofed(s, self.driver(&s.interface).as_deref()),
+            Err(e) => tracing::error!(
+                interface = e.interface(),
+                vanished = e.device_vanished(),
+                "{e}"
+            ),
+        }
+        result
+    }
+
+    /// Exit code for a failed spoof. A device that vanished left nothing to leak.
+    pub fn spoof_failed(&mut self, err: &SpoofError) -> Exit {
+        if err.device_vanished() {
+            Exit::Failed
+        } else {
+            Exit::SpoofFailed
+        }
+    }
+}
+
+fn log_spoofed(s: &Spoofed, driver: Option<&str>) {
+    let perm = s.permanent.map(|p| p.to_string());
+    tracing::info!(
+        interface = s.interface.as_str(),
+        before = %s.before,
+        after = %s.after,
+        permanent = perm.as_deref().unwrap_or("none"),
+        mode = s.mode.as_str(),
+        attempts = s.attempts,
+        driver = driver.unwrap_or("none"),
+        "spoofed {}: {} -> {}",
+        s.interface,
+        s.before,
+        s.after
+    );
+}

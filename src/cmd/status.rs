@@ -1,0 +1,135 @@
+//! `macspoof status [--json]`
+
+use super::Ctx;
+use crate::cli::StatusArgs;
+use crate::config::Config;
+use crate::core::link::{ARPHRD_ETHER, ARPHRD_LOOPBACK, Link};
+use crate::core::mac::Mac;
+use crate::exit::Exit;
+use crate::os::sysfs::Sysfs;
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub spoofing: bool,
+    pub source: crate::config::Source,
+    pub decision: Option<crate::config::Decision>,
+    pub mode: String,
+    pub interfaces: Vec<Iface>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Iface {
+    pub name: String,
+    pub index: u32,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub driver: Option<String>,
+    pub module: Option<String>,
+    pub permanent: Option<Mac>,
+    pub current: Option<Mac>,
+    /// `None` when the kernel knows no permanent address to compare with.
+    pub spoofed: Option<bool>,
+    pub addr_assign_type: Option<u8>,
+    pub up: bool,
+}
+
+fn kind_name(kind: u16) -> String {
+    match kind {
+        ARPHRD_ETHER => "ether".into(),
+        ARPHRD_LOOPBACK => "loopback".into(),
+        other => format!("arphrd-{other}"),
+    }
+}
+
+pub fn describe(link: &Link, sysfs: &Sysfs) -> Iface {
+    let driver = sysfs
+        .driver(&link.name)
+        .or_else(|| crate::os::ethtool::driver(&link.name));
+    Iface {
+        name: link.name.clone(),
+        index: link.index,
+        kind: kind_name(link.kind),
+        driver,
+        module: sysfs.module(&link.name),
+        permanent: link.permanent,
+        current: link.address,
+        spoofed: link.permanent.zip(link.address).map(|(p, c)| p != c),
+        addr_assign_type: sysfs.addr_assign_type(&link.name),
+        up: link.up,
+    }
+}
+
+pub fn run(config: &Config, args: &StatusArgs) -> Exit {
+    let mut ctx = match Ctx::open(config) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let links = match ctx.netlink.dump_links() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("macspoof: {e}");
+            return Exit::Failed;
+        }
+    };
+    let report = Report {
+        spoofing: config.spoof,
+        source: config.source,
+        decision: config.decision,
+        mode: config.mode.to_string(),
+        interfaces: links
+            .iter()
+            .filter(|l| l.kind != ARPHRD_LOOPBACK)
+            .map(|l| describe(l, &ctx.sysfs))
+            .collect(),
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("plain data serializes")
+        );
+    } else {
+        print_text(&report);
+    }
+    Exit::Success
+}
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map_or_else(|| "-".into(), T::to_string)
+}
+
+fn print_text(r: &Report) {
+    let source = serde_json::to_value(r.source).expect("enum serializes");
+    println!(
+        "spoofing: {} (from {}), mode {}",
+        if r.spoofing { "on" } else { "off" },
+        source.as_str().unwrap_or("?"),
+        r.mode
+    );
+    println!(
+        "{:<15} {:<8} {:<14} {:<17} {:<17} {:<8} ASSIGN",
+        "INTERFACE", "TYPE", "DRIVER", "PERMANENT", "CURRENT", "SPOOFED"
+    );
+    for i in &r.interfaces {
+        let spoofed = match i.spoofed {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "unknown",
+        };
+        let driver = match (&i.driver, &i.module) {
+            (Some(d), Some(m)) if d != m => format!("{d}({m})"),
+            (Some(d), _) => d.clone(),
+            (None, _) => "-".into(),
+        };
+        println!(
+            "{:<15} {:<8} {:<14} {:<17} {:<17} {:<8} {}",
+            i.name,
+            i.kind,
+            driver,
+            opt(&i.permanent),
+            opt(&i.current),
+            spoofed,
+            opt(&i.addr_assign_type)
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! Pure logic: no I/O, so everything here is tested on fixtures and fakes.
+
+pub mod generate;
+pub mod ifname;
+pub mod link;
+pub mod mac;
+pub mod mode;
+pub mod spoof;

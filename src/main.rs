@@ -1,0 +1,23 @@
+use clap::Parser;
+use macspoof::cli::{Cli, Command};
+use macspoof::cmd;
+use macspoof::config::{Config, Paths};
+use macspoof::exit::Exit;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    macspoof::os::log::init();
+    let config = Config::load(Paths::new(cli.config, cli.run_dir, cli.decision, cli.sysfs));
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    let exit: Exit = match &cli.command {
+        Command::Spoof(args) => cmd::spoof::run(&config, args),
+        Command::Udev => cmd::udev::run(&config, &cmd::udev::Event::from_env()),
+        Command::Status(args) => cmd::status::run(&config, args),
+        Command::Restore(targets) => cmd::restore::run(&config, targets),
+        Command::Demo(args) => cmd::demo::run(&config, args.without_spoofing),
+    };
+    exit.into()
+}
