@@ -5,4 +5,5 @@ pub mod cmd;
 pub mod config;
 pub mod core;
 pub mod exit;
+pub mod notice;
 pub mod os;
