@@ -1,6 +1,7 @@
 //! The only code that touches the system.
 
 pub mod ethtool;
+pub mod journal;
 pub mod log;
 pub mod netlink;
 pub mod packet;
