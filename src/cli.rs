@@ -60,6 +60,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Detect Wi-Fi connections that fail because of MAC spoofing (live, or --replay a log)
     Monitor(MonitorArgs),
+    /// While spoofing is on, keep NetworkManager from probing for saved hidden Wi-Fi networks
+    WifiGuard(WifiGuardArgs),
 }
 
 #[derive(Debug, Args)]
@@ -108,6 +110,13 @@ pub struct MonitorArgs {
     /// One JSON object per line
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WifiGuardArgs {
+    /// One pass over the saved profiles, then exit (default: keep watching for changes)
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Command::Restore(targets) => cmd::restore::run(&config, targets),
         Command::Demo(args) => cmd::demo::run(&config, args.without_spoofing),
         Command::Monitor(args) => cmd::monitor::run(&config, args),
+        Command::WifiGuard(args) => cmd::wifi_guard::run(&config, args),
     };
     exit.into()
 }

@@ -6,6 +6,7 @@ pub mod restore;
 pub mod spoof;
 pub mod status;
 pub mod udev;
+pub mod wifi_guard;
 
 use crate::config::Config;
 use crate::core::generate::OsEntropy;

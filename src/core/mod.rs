@@ -6,4 +6,5 @@ pub mod ifname;
 pub mod link;
 pub mod mac;
 pub mod mode;
+pub mod probe;
 pub mod spoof;

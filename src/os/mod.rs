@@ -4,5 +4,6 @@ pub mod ethtool;
 pub mod journal;
 pub mod log;
 pub mod netlink;
+pub mod nm;
 pub mod packet;
 pub mod sysfs;
