@@ -252,5 +252,23 @@ pub fn run(config: &Config, args: &WifiGuardArgs) -> Exit {
     Exit::Failed
 }
 
+/// For `status`: saved Wi-Fi profiles NM would probe for by SSID without the guard. `None` when
+/// NetworkManager is not running (it is never started for this).
+pub fn probe_report(run_dir: &Path) -> Option<Vec<probe::ProbeEntry>> {
+    let nm = crate::os::nm::Nm::if_running().ok().flatten()?;
+    let state = load_state(run_dir);
+    let mut profiles = Vec::new();
+    for path in nm.list().ok()? {
+        if let Ok(s) = nm.get(&path)
+            && let Some(p) = probe::wifi_profile(&s)
+        {
+            profiles.push(p);
+        }
+    }
+    Some(probe::would_probe(&profiles, &|u| {
+        state.masked.contains_key(u)
+    }))
+}
+
 #[cfg(test)]
 mod tests;

@@ -117,6 +117,30 @@ pub fn decide(p: &WifiProfile, masked: bool, unsaved: bool) -> Action {
     }
 }
 
+/// A profile NM would probe for by SSID without the guard, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProbeEntry {
+    pub id: Option<String>,
+    pub uuid: Option<String>,
+    pub ssid: Option<String>,
+    /// NM currently probes for it (hidden=true in NM's live copy).
+    pub probed_now: bool,
+}
+
+/// Profiles that would be probed for: hidden now, or saved hidden and masked by the guard.
+pub fn would_probe(profiles: &[WifiProfile], masked: &dyn Fn(&str) -> bool) -> Vec<ProbeEntry> {
+    profiles
+        .iter()
+        .filter(|p| p.hidden || p.uuid.as_deref().is_some_and(masked))
+        .map(|p| ProbeEntry {
+            id: p.id.clone(),
+            uuid: p.uuid.clone(),
+            ssid: p.ssid.clone(),
+            probed_now: p.hidden,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +304,22 @@ mod tests {
         assert_eq!(decide(&open, false, true), Action::Nothing);
         assert_eq!(decide(&open, true, true), Action::Nothing);
         assert_eq!(decide(&open, true, false), Action::RestoreDiskThenMask);
+    }
+
+    #[test]
+    fn would_probe_lists_hidden_and_masked() {
+        let p = |id: &str, hidden| WifiProfile {
+            id: Some(id.into()),
+            uuid: Some(format!("u-{id}")),
+            ssid: Some(id.into()),
+            hidden,
+        };
+        let all = [p("a", true), p("b", false), p("c", false)];
+        let got = would_probe(&all, &|u| u == "u-c");
+        let ids: Vec<_> = got
+            .iter()
+            .map(|e| (e.id.as_deref().unwrap(), e.probed_now))
+            .collect();
+        assert_eq!(ids, [("a", true), ("c", false)]);
     }
 }

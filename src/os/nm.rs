@@ -70,21 +70,44 @@ impl Nm {
         })
     }
 
+    /// `None` when NetworkManager is not on the bus. Never starts it (no bus activation).
+    pub fn if_running() -> Result<Option<Nm>, NmError> {
+        let nm = Nm::system()?;
+        let running: bool = Proxy::new(
+            &nm.conn,
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+        )?
+        .call("NameHasOwner", &(NM_BUS,))?;
+        Ok(running.then_some(nm))
+    }
+
+    /// Every call goes out with NO_AUTO_START: reading status must not start NetworkManager.
+    fn call<R, B>(&self, path: &str, iface: &str, method: &str, body: &B) -> Result<R, NmError>
+    where
+        R: for<'d> serde::Deserialize<'d> + zbus::zvariant::Type,
+        B: serde::Serialize + zbus::zvariant::DynamicType,
+    {
+        let reply = self.proxy(path, iface)?.call_with_flags::<_, _, R>(
+            method,
+            zbus::proxy::MethodFlags::NoAutoStart.into(),
+            body,
+        )?;
+        reply.ok_or_else(|| NmError::Dbus(zbus::Error::Unsupported))
+    }
+
     fn proxy<'a>(&'a self, path: &'a str, iface: &'a str) -> Result<Proxy<'a>, NmError> {
         Ok(Proxy::new(&self.conn, NM_BUS, path, iface)?)
     }
 
     pub fn list_connections(&self) -> Result<Vec<OwnedObjectPath>, NmError> {
-        Ok(self
-            .proxy(SETTINGS_PATH, SETTINGS_IFACE)?
-            .call("ListConnections", &())?)
+        self.call(SETTINGS_PATH, SETTINGS_IFACE, "ListConnections", &())
     }
 
     /// The full settings dict (without secrets: NM never returns them here).
     pub fn get_settings(&self, path: &str) -> Result<NmSettings, NmError> {
-        Ok(self
-            .proxy(path, CONNECTION_IFACE)?
-            .call("GetSettings", &())?)
+        self.call(path, CONNECTION_IFACE, "GetSettings", &())
     }
 
     /// `Unsaved`: true while the profile lives in /run (an in-memory copy shadows the disk).
@@ -97,9 +120,8 @@ impl Nm {
     /// `Update2(settings, flags, {})`. The dict replaces the whole profile.
     pub fn update2(&self, path: &str, settings: &NmSettings, flags: u32) -> Result<(), NmError> {
         let args: HashMap<String, OwnedValue> = HashMap::new();
-        let _: HashMap<String, OwnedValue> = self
-            .proxy(path, CONNECTION_IFACE)?
-            .call("Update2", &(settings, flags, args))?;
+        let _: HashMap<String, OwnedValue> =
+            self.call(path, CONNECTION_IFACE, "Update2", &(settings, flags, args))?;
         Ok(())
     }
 
