@@ -2,8 +2,11 @@
 
 pub mod ethtool;
 pub mod journal;
+pub mod kmod;
 pub mod log;
 pub mod netlink;
 pub mod nm;
 pub mod packet;
 pub mod sysfs;
+pub mod systemd;
+pub mod udevdb;
