@@ -69,6 +69,9 @@ impl FakeConn {
     fn unsaved(&self) -> bool {
         self.unsaved
     }
+
+    #[zbus(signal)]
+    async fn updated(e: &SignalEmitter<'_>) -> zbus::Result<()>;
 }
 
 fn ov(v: Value<'_>) -> OwnedValue {
@@ -210,6 +213,33 @@ impl FakeNm {
         }
     }
 
+    /// What a settings tool does: save the whole (in-memory) profile to disk. NM then emits
+    /// `Updated`.
+    fn user_saves(&self, n: &str, d: Dict) {
+        let path = format!("{SETTINGS}/{n}");
+        let iface = self
+            .conn
+            .object_server()
+            .interface::<_, FakeConn>(path.as_str())
+            .unwrap();
+        {
+            let mut c = iface.get_mut();
+            c.current = d;
+            c.unsaved = false;
+        }
+        zbus::block_on(FakeConn::updated(iface.signal_emitter())).unwrap();
+    }
+
+    fn disk_copy_hidden(&self, n: &str) -> Option<bool> {
+        // The last TO_DISK write for this profile.
+        let path = format!("{SETTINGS}/{n}");
+        self.updates()
+            .iter()
+            .rev()
+            .find(|(p, _, f)| *p == path && f & 0x1 != 0)
+            .map(|(_, d, _)| bool::try_from(&d["802-11-wireless"]["hidden"]).unwrap())
+    }
+
     fn updates(&self) -> Vec<(String, Dict, u32)> {
         self.shared.lock().unwrap().updates.clone()
     }
@@ -328,4 +358,41 @@ fn status_without_networkmanager_on_the_bus_says_null() {
         .success();
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert!(v["wifi_probed_profiles"].is_null());
+}
+
+#[test]
+fn a_save_while_masked_puts_hidden_back_on_disk() {
+    let bus = private_bus();
+    let nm = FakeNm::start(&bus, &[("1", wifi("home", true))]);
+    let t = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("macspoof");
+    let mut child = Command::new(bin)
+        .env("MACSPOOF_CONFIG", t.path().join("macspoof.toml"))
+        .env("MACSPOOF_RUN_DIR", t.path().join("run"))
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .arg("wifi-guard")
+        .spawn()
+        .unwrap();
+    assert_eq!(nm.wait_updates(1).len(), 1);
+    // The user changes the address in a GUI, which saves the in-memory view (hidden=false).
+    let mut edited = hidden_off(wifi("home", true));
+    edited
+        .get_mut("ipv4")
+        .unwrap()
+        .insert("method".into(), ov(Value::from("auto")));
+    nm.user_saves("1", edited.clone());
+    let u = nm.wait_updates(3);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(u.len(), 3, "restore to disk, then mask again");
+    assert_eq!(u[1].2, 0x1 | 0x40, "TO_DISK | NO_REAPPLY");
+    assert_eq!(nm.disk_copy_hidden("1"), Some(true));
+    let mut on_disk = edited.clone();
+    on_disk
+        .get_mut("802-11-wireless")
+        .unwrap()
+        .insert("hidden".into(), OwnedValue::from(true));
+    assert_eq!(u[1].1, on_disk, "the user's edit is kept on disk");
+    assert_eq!(u[2].2, 0x2 | 0x40);
+    assert_eq!(u[2].1, edited, "and NM's live copy is masked again");
 }
