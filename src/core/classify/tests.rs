@@ -371,6 +371,20 @@ fn real_lines() -> Vec<&'static str> {
     .collect()
 }
 
+#[test]
+fn every_prefix_of_every_real_line_is_safe() {
+    // Exhaustive where proptest would only sample: journal lines cut anywhere (rate limiting,
+    // a crash mid-write, `head -c`), alone and after the lines before them.
+    let lines = real_lines();
+    for (i, l) in lines.iter().enumerate() {
+        for end in (0..=l.len()).filter(|e| l.is_char_boundary(*e)) {
+            let cut = &l[..end];
+            let _ = classify_lines([cut]);
+            let _ = classify_lines(lines[i.saturating_sub(3)..i].iter().copied().chain([cut]));
+        }
+    }
+}
+
 proptest! {
     #[test]
     fn garbage_never_panics(lines in proptest::collection::vec(any::<String>(), 0..20)) {
@@ -405,5 +419,25 @@ proptest! {
         for v in classify_lines(lines) {
             prop_assert_ne!(v.verdict, Class::MacRelated, "{:?}", v);
         }
+    }
+
+    #[test]
+    fn arbitrary_journal_json_never_panics(
+        ident in prop_oneof![Just("NetworkManager".to_string()), Just("wpa_supplicant".to_string()), ".{0,12}"],
+        msg_bytes in proptest::collection::vec(any::<i64>(), 0..40),
+        as_array in any::<bool>(),
+        ts in any::<i64>(),
+    ) {
+        let msg = if as_array {
+            serde_json::json!(msg_bytes)
+        } else {
+            serde_json::json!(msg_bytes.iter().map(|b| *b as u8 as char).collect::<String>())
+        };
+        let line = serde_json::json!({
+            "SYSLOG_IDENTIFIER": ident,
+            "__REALTIME_TIMESTAMP": ts.to_string(),
+            "MESSAGE": msg,
+        }).to_string();
+        let _ = classify_lines([line.as_str()]);
     }
 }
