@@ -98,6 +98,10 @@ pub enum Command {
     Restore(Targets),
     /// Show spoofing on a throwaway veth pair in a private network namespace (needs root)
     Demo(DemoArgs),
+    /// Detect Wi-Fi connections that fail because of MAC spoofing (live, or --replay a log)
+    Monitor(MonitorArgs),
+    /// While spoofing is on, keep NetworkManager from probing for saved hidden Wi-Fi networks
+    WifiGuard(WifiGuardArgs),
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +139,24 @@ pub struct StatusArgs {
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// Classify recorded journal output (`journalctl -o json` or the short format; - for stdin)
+    /// and print one verdict per activation, instead of following the journal
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+    /// One JSON object per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WifiGuardArgs {
+    /// One pass over the saved profiles, then exit (default: keep watching for changes)
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[cfg(test)]

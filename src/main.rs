@@ -35,6 +35,8 @@ fn main() -> ExitCode {
         Command::Status(args) => cmd::status::run(&config, args),
         Command::Restore(targets) => cmd::restore::run(&config, targets),
         Command::Demo(args) => cmd::demo::run(&config, args.without_spoofing),
+        Command::Monitor(args) => cmd::monitor::run(&config, args),
+        Command::WifiGuard(args) => cmd::wifi_guard::run(&config, args),
     };
     exit.into()
 }

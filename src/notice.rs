@@ -14,6 +14,10 @@ pub enum NoticeKind {
     InterfaceDisabled,
     /// Spoofing failed and the device could not be removed: all networking was disabled.
     AllNetworkingDisabled,
+    /// A Wi-Fi connection failed in a way that points at the spoofed MAC address.
+    MacRelatedFailure,
+    /// Saved hidden networks are not probed for while spoofing is on: join them by hand.
+    HiddenNetworksManual,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,11 +1,13 @@
 //! One file per subcommand. Each takes the immutable `Config` and returns an `Exit`.
 
 pub mod demo;
+pub mod monitor;
 pub mod panic;
 pub mod restore;
 pub mod spoof;
 pub mod status;
 pub mod udev;
+pub mod wifi_guard;
 
 use crate::config::Config;
 use crate::core::fault::{Faults, RefuseSets};

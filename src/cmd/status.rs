@@ -16,6 +16,10 @@ pub struct Report {
     pub decision: Option<crate::config::Decision>,
     pub mode: String,
     pub interfaces: Vec<Iface>,
+    /// Saved Wi-Fi profiles NetworkManager would probe for by SSID (hidden networks);
+    /// `probed_now` is false while the Wi-Fi guard keeps it from doing so. Null when
+    /// NetworkManager is not running.
+    pub wifi_probed_profiles: Option<Vec<crate::core::probe::ProbeEntry>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -82,6 +86,7 @@ pub fn run(config: &Config, args: &StatusArgs) -> Exit {
             .filter(|l| l.kind != ARPHRD_LOOPBACK)
             .map(|l| describe(l, &ctx.sysfs))
             .collect(),
+        wifi_probed_profiles: super::wifi_guard::probe_report(&config.paths.run_dir),
     };
     if args.json {
         println!(
@@ -130,6 +135,29 @@ fn print_text(r: &Report) {
             opt(&i.current),
             spoofed,
             opt(&i.addr_assign_type)
+        );
+    }
+    if let Some(probed) = &r.wifi_probed_profiles {
+        print_probed(probed);
+    }
+}
+
+fn print_probed(probed: &[crate::core::probe::ProbeEntry]) {
+    if probed.is_empty() {
+        println!("wi-fi: no saved hidden network would be probed for");
+        return;
+    }
+    println!("wi-fi: saved hidden networks NetworkManager would probe for by name:");
+    for e in probed {
+        println!(
+            "  {} (profile {}): {}",
+            e.ssid.as_deref().unwrap_or("?"),
+            e.id.as_deref().unwrap_or("?"),
+            if e.probed_now {
+                "PROBED for now"
+            } else {
+                "not probed (spoofing on)"
+            }
         );
     }
 }

@@ -1,5 +1,6 @@
 //! Pure logic: no I/O, so everything here is tested on fixtures and fakes.
 
+pub mod classify;
 pub mod fault;
 pub mod generate;
 pub mod ifname;
@@ -7,4 +8,5 @@ pub mod link;
 pub mod mac;
 pub mod mode;
 pub mod panic;
+pub mod probe;
 pub mod spoof;

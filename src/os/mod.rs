@@ -1,9 +1,11 @@
 //! The only code that touches the system.
 
 pub mod ethtool;
+pub mod journal;
 pub mod kmod;
 pub mod log;
 pub mod netlink;
+pub mod nm;
 pub mod packet;
 pub mod sysfs;
 pub mod systemd;
