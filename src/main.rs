@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Status(args) => cmd::status::run(&config, args),
         Command::Restore(targets) => cmd::restore::run(&config, targets),
         Command::Demo(args) => cmd::demo::run(&config, args.without_spoofing),
+        Command::Notices(args) => cmd::notices::run(&config, args),
     };
     exit.into()
 }

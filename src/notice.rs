@@ -480,7 +480,7 @@ mod tests {
 
         commit_delivered(t.path(), &a, alice()).unwrap();
         let (p, _) = pending(t.path()).unwrap();
-        assert_eq!(p, [b.clone()]);
+        assert_eq!(p, std::slice::from_ref(&b));
         assert_eq!(names(&pending_dir(t.path())), [format!("{}.json", b.id)]);
 
         let (all, errors) = list(t.path()).unwrap();

@@ -1,6 +1,7 @@
 //! One file per subcommand. Each takes the immutable `Config` and returns an `Exit`.
 
 pub mod demo;
+pub mod notices;
 pub mod restore;
 pub mod spoof;
 pub mod status;

@@ -2,6 +2,8 @@
 
 pub mod ethtool;
 pub mod log;
+pub mod logind;
 pub mod netlink;
+pub mod notify;
 pub mod packet;
 pub mod sysfs;
