@@ -1,9 +1,12 @@
 //! The only code that touches the system.
 
 pub mod ethtool;
+pub mod kmod;
 pub mod log;
 pub mod logind;
 pub mod netlink;
 pub mod notify;
 pub mod packet;
 pub mod sysfs;
+pub mod systemd;
+pub mod udevdb;
