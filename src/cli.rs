@@ -102,6 +102,8 @@ pub enum Command {
     Monitor(MonitorArgs),
     /// While spoofing is on, keep NetworkManager from probing for saved hidden Wi-Fi networks
     WifiGuard(WifiGuardArgs),
+    /// List the notices left for the user (pending and delivered), or deliver them
+    Notices(NoticesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +159,73 @@ pub struct WifiGuardArgs {
     /// One pass over the saved profiles, then exit (default: keep watching for changes)
     #[arg(long)]
     pub once: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct NoticesArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub action: Option<NoticesAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NoticesAction {
+    /// Show pending notices to the user of every active graphical session (as root, from
+    /// macspoof-notices.service; each user is reached by a child running as that user)
+    Deliver(DeliverArgs),
+    /// Show pending notices on your own session bus (from the user unit at login)
+    User(UserArgs),
+    /// Internal: the child of `deliver` that runs as the session's user
+    #[command(hide = true)]
+    ShowAs(ShowAsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeliverArgs {
+    /// Keep running while notices are pending, retrying every --interval seconds
+    #[arg(long)]
+    pub wait: bool,
+    /// Seconds between attempts with --wait
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    pub interval: u64,
+    /// With --wait, give up after this many seconds (default: never)
+    #[arg(long, value_name = "SECS", requires = "wait")]
+    pub give_up: Option<u64>,
+    /// Deliver to this session bus instead of the sessions logind lists (for tests)
+    #[arg(long, value_name = "ADDRESS", hide = true)]
+    pub bus: Option<String>,
+    /// With --bus: the uid to deliver as [default: the caller's]
+    #[arg(long, value_name = "UID", requires = "bus", hide = true)]
+    pub bus_uid: Option<u32>,
+    /// With --bus: that user's runtime directory [default: /run/user/UID]
+    #[arg(long, value_name = "DIR", requires = "bus", hide = true)]
+    pub user_runtime_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    /// Seconds to wait for the desktop's notification server to appear
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub wait: u64,
+    /// Session bus address [default: $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus]
+    #[arg(long, value_name = "ADDRESS", hide = true)]
+    pub bus: Option<String>,
+    /// Where to record what you were shown [default: $XDG_RUNTIME_DIR/macspoof/notices]
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub ledger: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowAsArgs {
+    #[arg(long, value_name = "UID")]
+    pub uid: u32,
+    #[arg(long, value_name = "ADDRESS")]
+    pub bus: String,
+    #[arg(long, value_name = "DIR")]
+    pub ledger: PathBuf,
 }
 
 #[cfg(test)]

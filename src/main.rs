@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd::demo::run(&config, args.without_spoofing),
         Command::Monitor(args) => cmd::monitor::run(&config, args),
         Command::WifiGuard(args) => cmd::wifi_guard::run(&config, args),
+        Command::Notices(args) => cmd::notices::run(&config, args),
     };
     exit.into()
 }

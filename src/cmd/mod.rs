@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod monitor;
+pub mod notices;
 pub mod panic;
 pub mod restore;
 pub mod spoof;
