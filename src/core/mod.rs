@@ -1,5 +1,6 @@
 //! Pure logic: no I/O, so everything here is tested on fixtures and fakes.
 
+pub mod blocklist;
 pub mod generate;
 pub mod ifname;
 pub mod link;
