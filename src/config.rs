@@ -13,6 +13,10 @@ pub const DEFAULT_CONFIG: &str = "/etc/macspoof/macspoof.toml";
 pub const DEFAULT_RUN_DIR: &str = "/run/macspoof";
 /// The decision lives under the run directory: it holds for this boot only.
 pub const DECISION_FILE: &str = "decision";
+/// The blocklist a live-system builder installs.
+pub const DEFAULT_BLOCKLIST_ETC: &str = "/etc/modprobe.d/macspoof-blocklist.conf";
+/// The blocklist `blocklist boot` writes for the running kernel.
+pub const DEFAULT_BLOCKLIST_RUN: &str = "/run/modprobe.d/macspoof-blocklist.conf";
 pub const DEFAULT_EXCLUDED_DRIVERS: &[&str] = &["ipheth", "veth"];
 
 /// Where macspoof reads and writes; every path can be moved for tests.
@@ -22,6 +26,8 @@ pub struct Paths {
     pub run_dir: PathBuf,
     pub decision: PathBuf,
     pub sysfs: PathBuf,
+    pub blocklist_etc: PathBuf,
+    pub blocklist_run: PathBuf,
 }
 
 impl Paths {
@@ -37,6 +43,8 @@ impl Paths {
             decision: decision.unwrap_or_else(|| run_dir.join(DECISION_FILE)),
             run_dir,
             sysfs: sysfs.unwrap_or_else(|| PathBuf::from("/sys")),
+            blocklist_etc: PathBuf::from(DEFAULT_BLOCKLIST_ETC),
+            blocklist_run: PathBuf::from(DEFAULT_BLOCKLIST_RUN),
         }
     }
 }

@@ -8,7 +8,14 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     macspoof::os::log::init();
-    let config = Config::load(Paths::new(cli.config, cli.run_dir, cli.decision, cli.sysfs));
+    let mut paths = Paths::new(cli.config, cli.run_dir, cli.decision, cli.sysfs);
+    if let Some(p) = cli.blocklist_etc {
+        paths.blocklist_etc = p;
+    }
+    if let Some(p) = cli.blocklist_run {
+        paths.blocklist_run = p;
+    }
+    let config = Config::load(paths);
     for w in &config.warnings {
         tracing::warn!("{w}");
     }
@@ -18,6 +25,7 @@ fn main() -> ExitCode {
         Command::Status(args) => cmd::status::run(&config, args),
         Command::Restore(targets) => cmd::restore::run(&config, targets),
         Command::Demo(args) => cmd::demo::run(&config, args.without_spoofing),
+        Command::Blocklist(c) => cmd::blocklist::run(&config, c),
     };
     exit.into()
 }

@@ -1,5 +1,6 @@
 //! One file per subcommand. Each takes the immutable `Config` and returns an `Exit`.
 
+pub mod blocklist;
 pub mod demo;
 pub mod restore;
 pub mod spoof;

@@ -2,6 +2,7 @@
 
 pub mod ethtool;
 pub mod log;
+pub mod modtree;
 pub mod netlink;
 pub mod packet;
 pub mod sysfs;
