@@ -98,6 +98,16 @@ pub struct Cli {
     )]
     pub blocklist_run: Option<PathBuf>,
 
+    /// udevadm that `unblock` runs (absolute path; for tests)
+    #[arg(
+        long,
+        global = true,
+        env = "MACSPOOF_UDEVADM",
+        value_name = "PATH",
+        hide = true
+    )]
+    pub udevadm: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -120,6 +130,9 @@ pub enum Command {
     /// Keep network drivers from loading until the spoofing decision (modprobe.d blocklist)
     #[command(subcommand)]
     Blocklist(BlocklistCommand),
+    /// Record the spoofing decision, lift the blocklist, load network drivers, start NetworkManager
+    #[command(after_help = EXIT_CODES_HELP)]
+    Unblock(UnblockArgs),
 }
 
 #[derive(Debug, Subcommand)]

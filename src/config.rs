@@ -36,6 +36,8 @@ pub struct Paths {
     pub modprobe: Option<PathBuf>,
     pub blocklist_etc: PathBuf,
     pub blocklist_run: PathBuf,
+    /// udevadm, run by `unblock`. /bin works with and without merged /usr.
+    pub udevadm: PathBuf,
 }
 
 impl Paths {
@@ -57,6 +59,7 @@ impl Paths {
             modprobe: None,
             blocklist_etc: PathBuf::from(DEFAULT_BLOCKLIST_ETC),
             blocklist_run: PathBuf::from(DEFAULT_BLOCKLIST_RUN),
+            udevadm: PathBuf::from("/bin/udevadm"),
         }
     }
 }

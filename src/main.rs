@@ -31,6 +31,13 @@ fn main() -> ExitCode {
     if let Some(p) = cli.blocklist_run {
         paths.blocklist_run = p;
     }
+    if let Some(p) = cli.udevadm {
+        if !p.is_absolute() {
+            eprintln!("macspoof: --udevadm must be an absolute path");
+            return Exit::Usage.into();
+        }
+        paths.udevadm = p;
+    }
     let config = Config::load(paths);
     for w in &config.warnings {
         tracing::warn!("{w}");
@@ -42,6 +49,7 @@ fn main() -> ExitCode {
         Command::Restore(targets) => cmd::restore::run(&config, targets),
         Command::Demo(args) => cmd::demo::run(&config, args.without_spoofing),
         Command::Blocklist(c) => cmd::blocklist::run(&config, c),
+        Command::Unblock(args) => cmd::unblock::run(&config, args),
     };
     exit.into()
 }

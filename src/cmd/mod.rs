@@ -7,6 +7,7 @@ pub mod restore;
 pub mod spoof;
 pub mod status;
 pub mod udev;
+pub mod unblock;
 
 use crate::config::Config;
 use crate::core::fault::{Faults, RefuseSets};

@@ -9,3 +9,4 @@ pub mod mac;
 pub mod mode;
 pub mod panic;
 pub mod spoof;
+pub mod unblock;
