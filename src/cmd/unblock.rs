@@ -3,7 +3,6 @@
 use super::Ctx;
 use crate::cli::{OnOff, UnblockArgs};
 use crate::config::{Config, Decision};
-use crate::core::link::ARPHRD_LOOPBACK;
 use crate::core::spoof;
 use crate::core::unblock::{self, NmState, Outcome, Plan, Restored, UnblockOps};
 use crate::exit::Exit;
@@ -15,8 +14,6 @@ use std::path::Path;
 use std::process::Command;
 
 pub const NM_UNIT: &str = "NetworkManager.service";
-/// addr_assign_type NET_ADDR_SET: the address was set from user space.
-const NET_ADDR_SET: u8 = 3;
 
 struct SystemOps<'a> {
     config: &'a Config,
@@ -52,14 +49,7 @@ impl UnblockOps for SystemOps<'_> {
         };
         let mut out = Vec::new();
         for l in links {
-            // Spoofed while pending and never used: the udev rule set it (assign type 3), it
-            // differs from the permanent one, and nobody brought the link up.
-            let pending = l.is_ether()
-                && l.kind != ARPHRD_LOOPBACK
-                && !l.up
-                && l.permanent.is_some()
-                && l.address != l.permanent
-                && ctx.sysfs.addr_assign_type(&l.name) == Some(NET_ADDR_SET);
+            let pending = unblock::spoofed_while_pending(&l, ctx.sysfs.addr_assign_type(&l.name));
             if !pending {
                 continue;
             }

@@ -108,6 +108,21 @@ fn name(d: Decision) -> &'static str {
     }
 }
 
+/// addr_assign_type NET_ADDR_SET: the address was set from user space.
+pub const NET_ADDR_SET: u8 = 3;
+
+/// An interface spoofed while the decision was pending and never used: an Ethernet-type link
+/// that is down, whose address user space set (the udev rule) and differs from the permanent one.
+/// With the decision off it gets its permanent address back; a link that was brought up has
+/// carried the spoofed address already and is left alone.
+pub fn spoofed_while_pending(link: &crate::core::link::Link, assign_type: Option<u8>) -> bool {
+    link.is_ether()
+        && !link.up
+        && link.permanent.is_some()
+        && link.address != link.permanent
+        && assign_type == Some(NET_ADDR_SET)
+}
+
 pub fn trigger_args() -> Vec<String> {
     let mut a = vec!["trigger".to_string(), "--action=add".to_string()];
     a.extend(
@@ -428,6 +443,49 @@ mod tests {
         let r = run(&mut f, &plan(Decision::Off));
         assert_eq!(r.outcome, Outcome::Done);
         assert!(r.lines[0].starts_with("replacing the decision file"));
+    }
+
+    #[test]
+    fn only_unused_spoofed_interfaces_are_restored() {
+        use crate::core::link::Link;
+        let perm: crate::core::mac::Mac = "00:11:22:33:44:55".parse().unwrap();
+        let spoofed: crate::core::mac::Mac = "00:11:22:aa:bb:cc".parse().unwrap();
+        let base = Link {
+            index: 2,
+            name: "eth0".into(),
+            kind: crate::core::link::ARPHRD_ETHER,
+            up: false,
+            address: Some(spoofed),
+            permanent: Some(perm),
+        };
+        assert!(spoofed_while_pending(&base, Some(3)));
+        let up = Link {
+            up: true,
+            ..base.clone()
+        };
+        let real = Link {
+            address: Some(perm),
+            ..base.clone()
+        };
+        let no_perm = Link {
+            permanent: None,
+            ..base.clone()
+        };
+        let not_ether = Link {
+            kind: 772,
+            ..base.clone()
+        };
+        for (l, t) in [
+            (&up, Some(3)),
+            (&real, Some(3)),
+            (&no_perm, Some(3)),
+            (&not_ether, Some(3)),
+            (&base, Some(0)),
+            (&base, Some(1)),
+            (&base, None),
+        ] {
+            assert!(!spoofed_while_pending(l, t), "{l:?} {t:?}");
+        }
     }
 
     #[test]
