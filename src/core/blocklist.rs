@@ -199,22 +199,17 @@ pub enum Reason {
     Named,
 }
 
-fn segments(path: &str) -> Vec<&str> {
-    path.split('/').filter(|s| !s.is_empty()).collect()
+/// The directories of a module path, in order (the file name dropped).
+fn dirs(path: &str) -> Vec<&str> {
+    let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    segs.pop();
+    segs
 }
 
-/// True when `path` has the directory sequence `dirs` somewhere (so `kernel/drivers/net/` and an
+/// True when the directory sequence `want` occurs in `dirs` (so `kernel/drivers/net/` and an
 /// out-of-tree `updates/drivers/net/` both match).
-fn has_dirs(path: &str, dirs: &[&str]) -> bool {
-    let segs = segments(path);
-    let segs = &segs[..segs.len().saturating_sub(1)]; // directories only
-    segs.windows(dirs.len()).any(|w| w == dirs)
-}
-
-/// The protocol side of the kernel (`kernel/net/`): mac80211 itself, batman-adv, the lib80211
-/// ciphers. They create no hardware interfaces and are needed by allowed modules.
-fn is_protocol(path: &str) -> bool {
-    segments(path).first() == Some(&"kernel") && segments(path).get(1) == Some(&"net")
+fn has_dirs(dirs: &[&str], want: &[&str]) -> bool {
+    dirs.windows(want.len()).any(|w| w == want)
 }
 
 /// The rule that selects `m`, or `None` when it is not a network hardware driver.
@@ -222,19 +217,23 @@ pub fn classify(m: &Module) -> Option<Reason> {
     if ALLOWLIST.iter().any(|(n, _)| *n == m.name) {
         return None;
     }
-    if has_dirs(&m.path, &["drivers", "net"]) {
+    let d = dirs(&m.path);
+    if has_dirs(&d, &["drivers", "net"]) {
         return Some(Reason::DriversNet);
     }
-    if STAGING_NET_DIRS
-        .iter()
-        .any(|d| has_dirs(&m.path, &["drivers", "staging", d]))
+    // drivers/staging/DIR for DIR in the list.
+    if d.windows(3)
+        .any(|w| w[0] == "drivers" && w[1] == "staging" && STAGING_NET_DIRS.contains(&w[2]))
     {
         return Some(Reason::StagingNet);
     }
     if NAMED_EXTRAS.iter().any(|(n, _)| *n == m.name) {
         return Some(Reason::Named);
     }
-    if !is_protocol(&m.path)
+    // The protocol side of the kernel (`kernel/net/`): mac80211 itself, batman-adv, the lib80211
+    // ciphers. They create no hardware interfaces and are needed by allowed modules.
+    let protocol = d.starts_with(&["kernel", "net"]);
+    if !protocol
         && !WIRELESS_STACKS.contains(&m.name.as_str())
         && m.deps.iter().any(|d| WIRELESS_STACKS.contains(&d.as_str()))
     {
