@@ -78,6 +78,35 @@ pub struct Cli {
         hide = true
     )]
     pub modprobe: Option<PathBuf>,
+    /// The blocklist under /etc that `unblock` removes (for tests)
+    #[arg(
+        long,
+        global = true,
+        env = "MACSPOOF_BLOCKLIST_ETC",
+        value_name = "FILE",
+        hide = true
+    )]
+    pub blocklist_etc: Option<PathBuf>,
+
+    /// The blocklist under /run that `blocklist boot` writes and `unblock` removes (for tests)
+    #[arg(
+        long,
+        global = true,
+        env = "MACSPOOF_BLOCKLIST_RUN",
+        value_name = "FILE",
+        hide = true
+    )]
+    pub blocklist_run: Option<PathBuf>,
+
+    /// udevadm that `unblock` runs (absolute path; for tests)
+    #[arg(
+        long,
+        global = true,
+        env = "MACSPOOF_UDEVADM",
+        value_name = "PATH",
+        hide = true
+    )]
+    pub udevadm: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -104,6 +133,65 @@ pub enum Command {
     WifiGuard(WifiGuardArgs),
     /// List the notices left for the user (pending and delivered), or deliver them
     Notices(NoticesArgs),
+    /// Keep network drivers from loading until the spoofing decision (modprobe.d blocklist)
+    #[command(subcommand)]
+    Blocklist(BlocklistCommand),
+    /// Record the spoofing decision, lift the blocklist, load network drivers, start NetworkManager
+    #[command(after_help = EXIT_CODES_HELP)]
+    Unblock(UnblockArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BlocklistCommand {
+    /// Write a modprobe.d file blocking every network hardware driver of a module tree
+    #[command(after_help = EXIT_CODES_HELP)]
+    Generate(GenerateArgs),
+    /// Early boot: block the running kernel's network drivers in /run/modprobe.d unless the
+    /// decision is already made
+    #[command(after_help = EXIT_CODES_HELP)]
+    Boot(BootArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// System root holding lib/modules/VERSION
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// Kernel version [default: the only one under ROOT, or the running one when ROOT is /]
+    #[arg(long, value_name = "VERSION", conflicts_with = "all_kernels")]
+    pub kernel: Option<String>,
+    /// Every kernel under ROOT/lib/modules (the union of their drivers)
+    #[arg(long)]
+    pub all_kernels: bool,
+    /// Write here, atomically [default: standard output]
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BootArgs {
+    /// System root holding lib/modules/VERSION (for tests)
+    #[arg(long, value_name = "DIR", default_value = "/", hide = true)]
+    pub root: PathBuf,
+    /// Kernel version [default: the running one]
+    #[arg(long, value_name = "VERSION", hide = true)]
+    pub kernel: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Debug, Args)]
+pub struct UnblockArgs {
+    /// The user's decision: spoof MAC addresses (on) or keep the real ones (off)
+    #[arg(long, value_name = "on|off")]
+    pub spoof: OnOff,
+    /// Bound for each `udevadm settle`, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub settle_timeout: u32,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,10 @@ pub const DEFAULT_CONFIG: &str = "/etc/macspoof/macspoof.toml";
 pub const DEFAULT_RUN_DIR: &str = "/run/macspoof";
 /// The decision lives under the run directory: it holds for this boot only.
 pub const DECISION_FILE: &str = "decision";
+/// The blocklist a live-system builder installs.
+pub const DEFAULT_BLOCKLIST_ETC: &str = "/etc/modprobe.d/macspoof-blocklist.conf";
+/// The blocklist `blocklist boot` writes for the running kernel.
+pub const DEFAULT_BLOCKLIST_RUN: &str = "/run/modprobe.d/macspoof-blocklist.conf";
 pub const DEFAULT_EXCLUDED_DRIVERS: &[&str] = &["ipheth", "veth"];
 
 /// Where macspoof reads and writes; every path can be moved for tests.
@@ -30,6 +34,10 @@ pub struct Paths {
     pub udev_data: PathBuf,
     /// Unload modules with `MODPROBE -r` instead of the `delete_module` syscall.
     pub modprobe: Option<PathBuf>,
+    pub blocklist_etc: PathBuf,
+    pub blocklist_run: PathBuf,
+    /// udevadm, run by `unblock`. /bin works with and without merged /usr.
+    pub udevadm: PathBuf,
 }
 
 impl Paths {
@@ -49,6 +57,9 @@ impl Paths {
             modprobe_dir: PathBuf::from("/etc/modprobe.d"),
             udev_data: PathBuf::from("/run/udev/data"),
             modprobe: None,
+            blocklist_etc: PathBuf::from(DEFAULT_BLOCKLIST_ETC),
+            blocklist_run: PathBuf::from(DEFAULT_BLOCKLIST_RUN),
+            udevadm: PathBuf::from("/bin/udevadm"),
         }
     }
 }

@@ -25,6 +25,19 @@ fn main() -> ExitCode {
         }
         paths.modprobe = Some(p);
     }
+    if let Some(p) = cli.blocklist_etc {
+        paths.blocklist_etc = p;
+    }
+    if let Some(p) = cli.blocklist_run {
+        paths.blocklist_run = p;
+    }
+    if let Some(p) = cli.udevadm {
+        if !p.is_absolute() {
+            eprintln!("macspoof: --udevadm must be an absolute path");
+            return Exit::Usage.into();
+        }
+        paths.udevadm = p;
+    }
     let config = Config::load(paths);
     for w in &config.warnings {
         tracing::warn!("{w}");
@@ -38,6 +51,8 @@ fn main() -> ExitCode {
         Command::Monitor(args) => cmd::monitor::run(&config, args),
         Command::WifiGuard(args) => cmd::wifi_guard::run(&config, args),
         Command::Notices(args) => cmd::notices::run(&config, args),
+        Command::Blocklist(c) => cmd::blocklist::run(&config, c),
+        Command::Unblock(args) => cmd::unblock::run(&config, args),
     };
     exit.into()
 }

@@ -1,5 +1,6 @@
 //! One file per subcommand. Each takes the immutable `Config` and returns an `Exit`.
 
+pub mod blocklist;
 pub mod demo;
 pub mod monitor;
 pub mod notices;
@@ -8,6 +9,7 @@ pub mod restore;
 pub mod spoof;
 pub mod status;
 pub mod udev;
+pub mod unblock;
 pub mod wifi_guard;
 
 use crate::config::Config;

@@ -20,6 +20,10 @@ pub struct Report {
     /// `probed_now` is false while the Wi-Fi guard keeps it from doing so. Null when
     /// NetworkManager is not running.
     pub wifi_probed_profiles: Option<Vec<crate::core::probe::ProbeEntry>>,
+    /// Network drivers are blocked: one of the blocklist files exists.
+    pub networking_blocked: bool,
+    /// The blocklist files that exist (/etc and /run).
+    pub blocklists: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -76,6 +80,7 @@ pub fn run(config: &Config, args: &StatusArgs) -> Exit {
             return Exit::Failed;
         }
     };
+    let blocklists = present_blocklists(config);
     let report = Report {
         spoofing: config.spoof,
         source: config.source,
@@ -87,6 +92,8 @@ pub fn run(config: &Config, args: &StatusArgs) -> Exit {
             .map(|l| describe(l, &ctx.sysfs))
             .collect(),
         wifi_probed_profiles: super::wifi_guard::probe_report(&config.paths.run_dir),
+        networking_blocked: !blocklists.is_empty(),
+        blocklists,
     };
     if args.json {
         println!(
@@ -103,6 +110,16 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map_or_else(|| "-".into(), T::to_string)
 }
 
+/// The blocklists that exist now (`blocklist boot` or an image builder wrote them; `unblock`
+/// removes them).
+pub fn present_blocklists(config: &Config) -> Vec<std::path::PathBuf> {
+    [&config.paths.blocklist_etc, &config.paths.blocklist_run]
+        .into_iter()
+        .filter(|p| p.exists())
+        .cloned()
+        .collect()
+}
+
 fn print_text(r: &Report) {
     let source = serde_json::to_value(r.source).expect("enum serializes");
     println!(
@@ -111,6 +128,24 @@ fn print_text(r: &Report) {
         source.as_str().unwrap_or("?"),
         r.mode
     );
+    let decision = match r.decision {
+        Some(crate::config::Decision::On) => "spoof on",
+        Some(crate::config::Decision::Off) => "spoof off",
+        None => "pending",
+    };
+    if r.networking_blocked {
+        let files: Vec<String> = r
+            .blocklists
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        println!(
+            "decision: {decision}; networking: blocked until `macspoof unblock` ({})",
+            files.join(", ")
+        );
+    } else {
+        println!("decision: {decision}; networking: not blocked");
+    }
     println!(
         "{:<15} {:<8} {:<14} {:<17} {:<17} {:<8} ASSIGN",
         "INTERFACE", "TYPE", "DRIVER", "PERMANENT", "CURRENT", "SPOOFED"

@@ -1,5 +1,6 @@
 //! Pure logic: no I/O, so everything here is tested on fixtures and fakes.
 
+pub mod blocklist;
 pub mod classify;
 pub mod fault;
 pub mod generate;
@@ -10,3 +11,4 @@ pub mod mode;
 pub mod panic;
 pub mod probe;
 pub mod spoof;
+pub mod unblock;

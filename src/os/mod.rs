@@ -5,6 +5,7 @@ pub mod journal;
 pub mod kmod;
 pub mod log;
 pub mod logind;
+pub mod modtree;
 pub mod netlink;
 pub mod nm;
 pub mod notify;

@@ -93,6 +93,15 @@ pub fn macspoof(dir: &Path) -> Command {
         .env("MACSPOOF_CMDLINE", dir.join("cmdline"))
         .env("MACSPOOF_UDEV_DATA", dir.join("udev-data"))
         .env(
+            "MACSPOOF_BLOCKLIST_ETC",
+            dir.join("etc-modprobe.d/macspoof-blocklist.conf"),
+        )
+        .env(
+            "MACSPOOF_BLOCKLIST_RUN",
+            dir.join("run-modprobe.d/macspoof-blocklist.conf"),
+        )
+        .env("MACSPOOF_UDEVADM", dir.join("no-udevadm"))
+        .env(
             "DBUS_SYSTEM_BUS_ADDRESS",
             format!("unix:path={}", dir.join("no-system-bus").display()),
         )
