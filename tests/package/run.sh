@@ -21,7 +21,7 @@ done
 
 # ---------------------------------------------------------------------------------------------
 step "build the package"
-deb=$(./scripts/build-deb 2>"$here/build-deb.log" | tail -n1) || { cat "$here/build-deb.log" >&2; fail "scripts/build-deb"; }
+deb=$(./scripts/build-deb 2>"$logs/build-deb.log" | tail -n1) || { cat "$logs/build-deb.log" >&2; fail "scripts/build-deb"; }
 [ -f "$deb" ] || fail "scripts/build-deb printed no .deb path: $deb"
 case $deb in */target/debian/macspoof_*.deb) ;; *) fail "unexpected .deb path $deb" ;; esac
 bin=target/release/macspoof
@@ -31,9 +31,9 @@ step "lintian"
 # Every override needs a reason: a comment right above it.
 awk '/^[^#[:space:]]/ && prev !~ /^#/ { print "override without a reason: " $0; bad=1 } { prev=$0 } END { exit bad }' \
     dist/debian/lintian-overrides || fail "lintian-overrides"
-lintian --pedantic --display-info --fail-on error,warning "$deb" >"$here/lintian.log" 2>&1 ||
-    { cat "$here/lintian.log" >&2; fail "lintian reports errors or warnings"; }
-if grep -E '^[EW]: ' "$here/lintian.log"; then fail "lintian reports errors or warnings"; fi
+lintian --pedantic --display-info --fail-on error,warning "$deb" >"$logs/lintian.log" 2>&1 ||
+    { cat "$logs/lintian.log" >&2; fail "lintian reports errors or warnings"; }
+if grep -E '^[EW]: ' "$logs/lintian.log"; then fail "lintian reports errors or warnings"; fi
 
 # ---------------------------------------------------------------------------------------------
 step "man pages and completions"
@@ -83,8 +83,8 @@ if [ ! -f "$tarball" ]; then
     step "debootstrap $suite from $mirror (cached afterwards as $tarball)"
     mkdir -p "$cache"
     boot=$(mktemp -d /var/tmp/macspoof-debootstrap.XXXXXX)
-    if ! debootstrap --variant=minbase --include="$include" "$suite" "$boot/root" "$mirror" >"$here/debootstrap.log" 2>&1; then
-        tail -20 "$here/debootstrap.log" >&2
+    if ! debootstrap --variant=minbase --include="$include" "$suite" "$boot/root" "$mirror" >"$logs/debootstrap.log" 2>&1; then
+        tail -20 "$logs/debootstrap.log" >&2
         rm -rf "$boot"
         fail "debootstrap"
     fi
