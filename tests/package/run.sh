@@ -11,6 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=tests/package
+logs=$here/cache/logs # gitignored, like the chroot tarball
+mkdir -p "$logs"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "== $*" >&2; }
