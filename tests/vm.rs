@@ -191,6 +191,18 @@ fn check_spoof_off(r: &Run) -> Vec<String> {
             Err(e) => out.push(format!("{}: no capture: {e}", nic.id)),
         }
     }
+    // The very check that spoof-on and the fault scenarios rely on must flag this run.
+    let mut leaks = Vec::new();
+    r.no_leak(&mut leaks);
+    for nic in &r.nics {
+        let needle = format!("{}: frame", nic.id);
+        if !leaks.iter().any(|l| l.starts_with(&needle)) {
+            out.push(format!(
+                "{}: the no-leak check found nothing although spoofing is off",
+                nic.id
+            ));
+        }
+    }
     let status = r.status_or(&mut out);
     for nic in &r.nics {
         match status.iter().find(|i| i.permanent == Some(nic.permanent)) {
