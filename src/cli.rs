@@ -39,6 +39,46 @@ pub struct Cli {
     )]
     pub sysfs: Option<PathBuf>,
 
+    /// Kernel command line to read fault-injection switches from (for tests)
+    #[arg(
+        long,
+        global = true,
+        env = "MACSPOOF_CMDLINE",
+        value_name = "FILE",
+        hide = true
+    )]
+    pub cmdline: Option<PathBuf>,
+
+    /// Directory panic mode blocklists drivers in (for tests)
+    #[arg(
+        long,
+        global = true,
+        env = "MACSPOOF_MODPROBE_DIR",
+        value_name = "DIR",
+        hide = true
+    )]
+    pub modprobe_dir: Option<PathBuf>,
+
+    /// udev database directory (for tests)
+    #[arg(
+        long,
+        global = true,
+        env = "MACSPOOF_UDEV_DATA",
+        value_name = "DIR",
+        hide = true
+    )]
+    pub udev_data: Option<PathBuf>,
+
+    /// Unload modules with `MODPROBE -r` instead of delete_module(2) (absolute path)
+    #[arg(
+        long,
+        global = true,
+        env = "MACSPOOF_MODPROBE",
+        value_name = "PATH",
+        hide = true
+    )]
+    pub modprobe: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -22,6 +22,14 @@ pub struct Paths {
     pub run_dir: PathBuf,
     pub decision: PathBuf,
     pub sysfs: PathBuf,
+    /// The kernel command line, read for fault-injection switches.
+    pub cmdline: PathBuf,
+    /// Where panic mode writes `macspoof-panic-MODULE.conf`.
+    pub modprobe_dir: PathBuf,
+    /// udev's database, for human device names.
+    pub udev_data: PathBuf,
+    /// Unload modules with `MODPROBE -r` instead of the `delete_module` syscall.
+    pub modprobe: Option<PathBuf>,
 }
 
 impl Paths {
@@ -37,6 +45,10 @@ impl Paths {
             decision: decision.unwrap_or_else(|| run_dir.join(DECISION_FILE)),
             run_dir,
             sysfs: sysfs.unwrap_or_else(|| PathBuf::from("/sys")),
+            cmdline: PathBuf::from("/proc/cmdline"),
+            modprobe_dir: PathBuf::from("/etc/modprobe.d"),
+            udev_data: PathBuf::from("/run/udev/data"),
+            modprobe: None,
         }
     }
 }

@@ -8,7 +8,24 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     macspoof::os::log::init();
-    let config = Config::load(Paths::new(cli.config, cli.run_dir, cli.decision, cli.sysfs));
+    let mut paths = Paths::new(cli.config, cli.run_dir, cli.decision, cli.sysfs);
+    if let Some(p) = cli.cmdline {
+        paths.cmdline = p;
+    }
+    if let Some(p) = cli.modprobe_dir {
+        paths.modprobe_dir = p;
+    }
+    if let Some(p) = cli.udev_data {
+        paths.udev_data = p;
+    }
+    if let Some(p) = cli.modprobe {
+        if !p.is_absolute() {
+            eprintln!("macspoof: --modprobe must be an absolute path");
+            return Exit::Usage.into();
+        }
+        paths.modprobe = Some(p);
+    }
+    let config = Config::load(paths);
     for w in &config.warnings {
         tracing::warn!("{w}");
     }

@@ -1,12 +1,14 @@
 //! One file per subcommand. Each takes the immutable `Config` and returns an `Exit`.
 
 pub mod demo;
+pub mod panic;
 pub mod restore;
 pub mod spoof;
 pub mod status;
 pub mod udev;
 
 use crate::config::Config;
+use crate::core::fault::{Faults, RefuseSets};
 use crate::core::generate::OsEntropy;
 use crate::core::link::{ARPHRD_LOOPBACK, Link, LinkErrorKind};
 use crate::core::mode::Mode;
@@ -20,6 +22,7 @@ pub struct Ctx<'a> {
     pub config: &'a Config,
     pub netlink: Netlink,
     pub sysfs: Sysfs,
+    faults: Option<Faults>,
 }
 
 impl<'a> Ctx<'a> {
@@ -32,6 +35,7 @@ impl<'a> Ctx<'a> {
             config,
             netlink,
             sysfs: Sysfs::new(&config.paths.sysfs),
+            faults: None,
         })
     }
 
@@ -88,10 +92,38 @@ impl<'a> Ctx<'a> {
             .filter(|d| self.config.is_excluded(Some(d.as_str())))
     }
 
+    /// Fault-injection switches, read once, only when a spoof or panic needs them.
+    pub fn faults(&mut self) -> Faults {
+        *self.faults.get_or_insert_with(|| {
+            let paths = &self.config.paths;
+            let cmdline = std::fs::read_to_string(&paths.cmdline).unwrap_or_default();
+            let files: Vec<String> = std::fs::read_dir(paths.run_dir.join("test"))
+                .map(|d| {
+                    d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let files: Vec<&str> = files.iter().map(String::as_str).collect();
+            let (faults, unknown) = Faults::parse(&cmdline, &files);
+            for u in unknown {
+                tracing::warn!("unknown fault-injection switch {u:?} ignored");
+            }
+            if faults.any() {
+                tracing::warn!("fault injection is on: {faults:?}");
+            }
+            faults
+        })
+    }
+
     /// The one spoof path shared by `udev`, `spoof` and `demo`: spoof, log the proof, and on
     /// failure report it. Returns the outcome for callers that print it.
     pub fn spoof_link(&mut self, link: &Link, mode: &Mode) -> Result<Spoofed, SpoofError> {
-        let result = crate::core::spoof::spoof(&mut self.netlink, link.index, mode, &mut OsEntropy);
+        let result = if self.faults().spoof_fail {
+            let mut refuse = RefuseSets(&mut self.netlink);
+            crate::core::spoof::spoof(&mut refuse, link.index, mode, &mut OsEntropy)
+        } else {
+            crate::core::spoof::spoof(&mut self.netlink, link.index, mode, &mut OsEntropy)
+        };
         match &result {
             Ok(s) => log_spoofed(s, self.driver(&s.interface).as_deref()),
             Err(e) => tracing::error!(
@@ -103,12 +135,13 @@ impl<'a> Ctx<'a> {
         result
     }
 
-    /// Exit code for a failed spoof. A device that vanished left nothing to leak.
-    pub fn spoof_failed(&mut self, err: &SpoofError) -> Exit {
+    /// Fails closed after a failed spoof: panic mode for the interface, unless the device
+    /// vanished and left nothing to leak.
+    pub fn spoof_failed(&mut self, err: &SpoofError, link: &Link) -> Exit {
         if err.device_vanished() {
             Exit::Failed
         } else {
-            Exit::SpoofFailed
+            panic::contain(self, &link.name, link.index)
         }
     }
 }

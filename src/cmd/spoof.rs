@@ -30,7 +30,7 @@ pub fn run(config: &Config, args: &SpoofArgs) -> Exit {
             Ok(s) => println!("{}: {} -> {}", s.interface, s.before, s.after),
             Err(e) => {
                 eprintln!("macspoof: {e}");
-                exit = exit.worst(ctx.spoof_failed(&e));
+                exit = exit.worst(ctx.spoof_failed(&e, &link));
             }
         }
     }

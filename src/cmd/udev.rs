@@ -69,9 +69,9 @@ pub fn run(config: &Config, event: &Event) -> Exit {
             return Exit::Failed;
         }
         Err(e) => {
-            // Cannot even read the device: treat as a failed spoof so it is contained.
+            // Cannot even read the device: a failed spoof, so it is contained.
             tracing::error!(interface = name, "{e}");
-            return Exit::SpoofFailed;
+            return super::panic::contain(&mut ctx, name, event.ifindex.unwrap_or(0));
         }
     };
     if !link.is_ether() {
@@ -88,6 +88,6 @@ pub fn run(config: &Config, event: &Event) -> Exit {
     }
     match ctx.spoof_link(&link, &config.mode) {
         Ok(_) => Exit::Success,
-        Err(e) => ctx.spoof_failed(&e),
+        Err(e) => ctx.spoof_failed(&e, &link),
     }
 }

@@ -80,11 +80,22 @@ pub fn ip_address(name: &str) -> String {
         .to_string()
 }
 
-/// The macspoof binary with its state paths moved into `dir` (config, run dir).
+/// The macspoof binary with its state paths moved into `dir` (config, run dir), and every
+/// system seam panic mode could reach pointed into `dir` too: modprobe.d, the unload command
+/// (absent, so an unload fails instead of reaching the host kernel), the kernel command line and
+/// the system bus (absent, so systemd on the host is never called).
 pub fn macspoof(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("macspoof").unwrap();
     c.env("MACSPOOF_CONFIG", dir.join("macspoof.toml"))
         .env("MACSPOOF_RUN_DIR", dir.join("run"))
+        .env("MACSPOOF_MODPROBE_DIR", dir.join("modprobe.d"))
+        .env("MACSPOOF_MODPROBE", dir.join("no-modprobe"))
+        .env("MACSPOOF_CMDLINE", dir.join("cmdline"))
+        .env("MACSPOOF_UDEV_DATA", dir.join("udev-data"))
+        .env(
+            "DBUS_SYSTEM_BUS_ADDRESS",
+            format!("unix:path={}", dir.join("no-system-bus").display()),
+        )
         .env_remove("MACSPOOF_DECISION")
         .env_remove("INTERFACE")
         .env_remove("IFINDEX")
