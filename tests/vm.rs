@@ -94,7 +94,7 @@ const SCENARIOS: &[Scenario] = &[
         cmdline: "macspoof.test=spoof-fail",
         cold: &[E1000, VIRTIO],
         hotplug: None,
-        needs: &[Needs::Subcommand("unblock"), Needs::Switch("spoof-fail")],
+        needs: &[Needs::Switch("spoof-fail")],
         check: check_spoof_fail,
     },
     Scenario {
@@ -103,7 +103,7 @@ const SCENARIOS: &[Scenario] = &[
         cmdline: "macspoof.test=spoof-fail,unload-fail",
         cold: &[E1000],
         hotplug: None,
-        needs: &[Needs::Subcommand("unblock"), Needs::Switch("unload-fail")],
+        needs: &[Needs::Switch("unload-fail")],
         check: check_unload_fail,
     },
     Scenario {
