@@ -126,10 +126,15 @@ pub enum Hit {
     Payload,
     /// As the EUI-64 interface identifier of an IPv6 address.
     Eui64,
+    /// In one of the 802.11 header's address fields.
+    Address80211,
 }
 
-/// Every way `mac` appears in the frame. Source/destination are only told apart for Ethernet;
-/// for other link types any occurrence counts as `Payload`.
+/// Every way `mac` appears in the frame. Ethernet: source, destination, then anywhere in the
+/// rest of the bytes. 802.11 (radiotap): the header's address fields, decoded by frame type; not
+/// a byte search, because mac80211_hwsim's permanent addresses (02:00:00:00:00:00) are runs of
+/// zeros that EAPOL key frames contain by chance. (Data frame bodies are encrypted in the Wi-Fi
+/// scenario, so a byte search there would find nothing real anyway.)
 pub fn find(linktype: u32, frame: &[u8], mac: &Mac) -> Vec<Hit> {
     let mut hits = Vec::new();
     if linktype == LINKTYPE_ETHERNET {
@@ -142,6 +147,10 @@ pub fn find(linktype: u32, frame: &[u8], mac: &Mac) -> Vec<Hit> {
         if frame.len() > 12 && contains(&frame[12..], &mac.0) {
             hits.push(Hit::Payload);
         }
+    } else if linktype == LINKTYPE_IEEE802_11_RADIOTAP {
+        if wifi_addresses(frame).contains(mac) {
+            hits.push(Hit::Address80211);
+        }
     } else if contains(frame, &mac.0) {
         hits.push(Hit::Payload);
     }
@@ -149,6 +158,39 @@ pub fn find(linktype: u32, frame: &[u8], mac: &Mac) -> Vec<Hit> {
         hits.push(Hit::Eui64);
     }
     hits
+}
+
+/// The addresses in an 802.11 header behind a radiotap header: addr1 always; addr2 for
+/// management, data and the control frames that carry a transmitter; addr3 for management and
+/// data; addr4 for data frames with both DS bits.
+pub fn wifi_addresses(frame: &[u8]) -> Vec<Mac> {
+    let Some(rt) = frame
+        .get(2..4)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+    else {
+        return vec![];
+    };
+    let Some(h) = frame.get(rt..) else {
+        return vec![];
+    };
+    let at = |off: usize| h.get(off..off + 6).map(|s| Mac(s.try_into().unwrap()));
+    let (Some(&fc0), Some(&fc1)) = (h.first(), h.get(1)) else {
+        return vec![];
+    };
+    let (kind, subtype) = ((fc0 >> 2) & 3, fc0 >> 4);
+    let mut offsets = vec![4];
+    match kind {
+        0 => offsets.extend([10, 16]),
+        1 if matches!(subtype, 8 | 9 | 10 | 11 | 14 | 15) => offsets.push(10),
+        2 => {
+            offsets.extend([10, 16]);
+            if fc1 & 3 == 3 {
+                offsets.push(24);
+            }
+        }
+        _ => {}
+    }
+    offsets.into_iter().filter_map(at).collect()
 }
 
 /// Describes every frame of the capture that carries one of `secrets` in any form (at most
@@ -286,14 +328,39 @@ pub mod tests {
             PERM.eui64(),
             [0x02, 0x1b, 0x21, 0xff, 0xfe, 0xe2, 0xe0, 0x01]
         );
-        // 802.11: anywhere in the frame.
+        // 802.11 probe request (radiotap of 8 bytes): transmitter in addr2.
         let mut wifi = vec![0, 0, 8, 0, 0, 0, 0, 0, 0x40, 0, 0, 0];
         wifi.extend_from_slice(&BCAST.0);
         wifi.extend_from_slice(&PERM.0);
+        wifi.extend_from_slice(&BCAST.0);
+        wifi.extend_from_slice(&[0, 0]);
         assert_eq!(
             find(LINKTYPE_IEEE802_11_RADIOTAP, &wifi, &PERM),
-            vec![Hit::Payload]
+            vec![Hit::Address80211]
         );
+        assert_eq!(wifi_addresses(&wifi), vec![BCAST, PERM, BCAST]);
+        // An ACK names only its receiver; a WDS data frame has four addresses.
+        let mut ack = vec![0, 0, 8, 0, 0, 0, 0, 0, 0xd4, 0, 0, 0];
+        ack.extend_from_slice(&PERM.0);
+        ack.extend_from_slice(&SPOOF.0); // trailing bytes, not an address
+        assert_eq!(wifi_addresses(&ack), vec![PERM]);
+        let mut wds = vec![0, 0, 8, 0, 0, 0, 0, 0, 0x08, 0x03, 0, 0];
+        for m in [BCAST, SPOOF, BCAST] {
+            wds.extend_from_slice(&m.0);
+        }
+        wds.extend_from_slice(&[0, 0]);
+        wds.extend_from_slice(&PERM.0);
+        assert_eq!(wifi_addresses(&wds), vec![BCAST, SPOOF, BCAST, PERM]);
+        // The same bytes in an 802.11 body are not an address (hwsim's 02:00:00:00:00:00 is
+        // mostly zeros, which EAPOL frames are full of).
+        let hwsim = Mac([2, 0, 0, 0, 0, 0]);
+        let mut eapol = vec![0, 0, 8, 0, 0, 0, 0, 0, 0x08, 0x01, 0, 0];
+        for m in [SPOOF, BCAST, SPOOF] {
+            eapol.extend_from_slice(&m.0);
+        }
+        eapol.extend_from_slice(&[0, 0, 2, 0, 0, 0, 0, 0, 0, 0]);
+        assert!(find(LINKTYPE_IEEE802_11_RADIOTAP, &eapol, &hwsim).is_empty());
+        assert!(find(LINKTYPE_IEEE802_11_RADIOTAP, &[0, 0], &hwsim).is_empty());
         // And nothing when the permanent address is absent.
         assert!(find(1, &eth(BCAST, SPOOF, &arp[..8]), &PERM).is_empty());
     }
