@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::exit::Exit;
 use crate::notice::{self, Ledger, LoadError, Notice, Recipient};
 use crate::os::notify::{SessionBus, server_absent};
-use nix::unistd::{Gid, Uid, User};
+use nix::unistd::{Gid, Uid};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
@@ -118,14 +118,24 @@ pub struct Target {
 }
 
 impl Target {
-    fn for_uid(uid: u32, bus: Option<String>, runtime_dir: Option<PathBuf>) -> Target {
-        let pw = User::from_uid(Uid::from_raw(uid)).ok().flatten();
+    /// `known` is what logind already told us (name, gid). Otherwise /etc/passwd is read
+    /// directly: the shipped binary is linked statically, and glibc's NSS cannot be used there.
+    fn for_uid(
+        uid: u32,
+        known: Option<(String, u32)>,
+        bus: Option<String>,
+        runtime_dir: Option<PathBuf>,
+    ) -> Target {
+        let pw = known.or_else(|| {
+            let text = std::fs::read_to_string("/etc/passwd").ok()?;
+            passwd_entry(&text, uid)
+        });
         let runtime_dir = runtime_dir.unwrap_or_else(|| PathBuf::from(format!("/run/user/{uid}")));
         Target {
             uid,
             // A uid without a passwd entry gets the group of the same number: no other group.
-            gid: pw.as_ref().map_or(uid, |p| p.gid.as_raw()),
-            user: pw.map(|p| p.name),
+            gid: pw.as_ref().map_or(uid, |p| p.1),
+            user: pw.map(|p| p.0),
             bus: bus.unwrap_or_else(|| format!("unix:path={}/bus", runtime_dir.display())),
             runtime_dir,
         }
@@ -134,6 +144,17 @@ impl Target {
     fn ledger(&self) -> PathBuf {
         ledger_dir(&self.runtime_dir)
     }
+}
+
+/// (name, gid) of `uid` in passwd(5) text; the first entry wins, malformed lines are skipped.
+fn passwd_entry(text: &str, uid: u32) -> Option<(String, u32)> {
+    text.lines().find_map(|line| {
+        let f: Vec<&str> = line.split(':').collect();
+        if f.len() < 4 || f[0].is_empty() || f[2].parse::<u32>().ok()? != uid {
+            return None;
+        }
+        Some((f[0].to_string(), f[3].parse().ok()?))
+    })
 }
 
 fn ledger_dir(runtime_dir: &Path) -> PathBuf {
@@ -151,9 +172,10 @@ fn logind_targets() -> Vec<Target> {
     };
     let mut by_uid = BTreeMap::new();
     for s in sessions.iter().filter(|s| s.is_active_graphical_user()) {
-        by_uid
-            .entry(s.uid)
-            .or_insert_with(|| Target::for_uid(s.uid, None, None));
+        by_uid.entry(s.uid).or_insert_with(|| {
+            let known = s.gid.map(|g| (s.user.clone(), g));
+            Target::for_uid(s.uid, known, None, None)
+        });
     }
     // Whether the user's bus socket exists is left to the child to find out: root does not
     // look into users' 0700 runtime directories (the service has no CAP_DAC_* for it).
@@ -164,6 +186,7 @@ fn deliver(run_dir: &Path, args: &DeliverArgs) -> Exit {
     let targets = || match &args.bus {
         Some(bus) => vec![Target::for_uid(
             args.bus_uid.unwrap_or_else(|| Uid::effective().as_raw()),
+            None,
             Some(bus.clone()),
             args.user_runtime_dir.clone(),
         )],
@@ -471,15 +494,33 @@ mod tests {
 
     #[test]
     fn target_of_a_uid_without_passwd_entry_gets_no_other_group() {
-        let t = Target::for_uid(64_123, None, None);
+        let t = Target::for_uid(64_123, None, None, None);
         assert_eq!((t.uid, t.gid, t.user.as_deref()), (64_123, 64_123, None));
         assert_eq!(t.bus, "unix:path=/run/user/64123/bus");
         assert_eq!(t.ledger(), Path::new("/run/user/64123/macspoof/notices"));
     }
 
     #[test]
+    fn passwd_lines_are_matched_by_uid() {
+        let text = "root:x:0:0:root:/root:/bin/bash\nbroken\n:x:5:5::/:/bin/false\n\
+                    amnesia:x:1000:1001:Amnesia:/home/amnesia:/bin/bash\n\
+                    dup:x:1000:7::/:/bin/sh\nbadgid:x:1002:zz::/:/bin/sh\n";
+        assert_eq!(passwd_entry(text, 0), Some(("root".into(), 0)));
+        assert_eq!(passwd_entry(text, 1000), Some(("amnesia".into(), 1001)));
+        assert_eq!(passwd_entry(text, 5), None);
+        assert_eq!(passwd_entry(text, 1002), None);
+        assert_eq!(passwd_entry(text, 4242), None);
+    }
+
+    #[test]
+    fn logind_facts_are_used_without_a_lookup() {
+        let t = Target::for_uid(64_124, Some(("amnesia".into(), 64_200)), None, None);
+        assert_eq!((t.gid, t.user.as_deref()), (64_200, Some("amnesia")));
+    }
+
+    #[test]
     fn target_of_root_uses_passwd() {
-        let t = Target::for_uid(0, Some("unix:path=/x".into()), Some("/tmp/r".into()));
+        let t = Target::for_uid(0, None, Some("unix:path=/x".into()), Some("/tmp/r".into()));
         assert_eq!((t.gid, t.user.as_deref()), (0, Some("root")));
         assert_eq!(t.bus, "unix:path=/x");
         assert_eq!(t.ledger(), Path::new("/tmp/r/macspoof/notices"));

@@ -36,12 +36,25 @@ trait Session {
     fn name(&self) -> zbus::Result<String>;
 }
 
+#[zbus::proxy(
+    interface = "org.freedesktop.login1.User",
+    default_service = "org.freedesktop.login1",
+    gen_async = false,
+    blocking_name = "UserProxy"
+)]
+trait User {
+    #[zbus(property, name = "GID")]
+    fn gid(&self) -> zbus::Result<u32>;
+}
+
 /// What logind says about one session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
     pub id: String,
     pub uid: u32,
     pub user: String,
+    /// The user's primary group, as logind resolved it (no NSS lookup of our own).
+    pub gid: Option<u32>,
     pub kind: String,
     pub class: String,
     pub active: bool,
@@ -68,8 +81,19 @@ pub fn sessions() -> zbus::Result<Vec<SessionInfo>> {
         let s = SessionProxy::builder(&conn).path(path)?.build()?;
         // A session that ends between the list and the reads is skipped, not an error.
         let info = (|| -> zbus::Result<SessionInfo> {
+            let owner = s.user().ok();
+            let gid = owner.as_ref().and_then(|(_, path)| {
+                UserProxy::builder(&conn)
+                    .path(path.clone())
+                    .ok()?
+                    .build()
+                    .ok()?
+                    .gid()
+                    .ok()
+            });
             Ok(SessionInfo {
-                uid: s.user().map(|(u, _)| u).unwrap_or(uid),
+                uid: owner.as_ref().map_or(uid, |(u, _)| *u),
+                gid,
                 user: s.name().unwrap_or_else(|_| user.clone()),
                 kind: s.kind()?,
                 class: s.class()?,
@@ -95,6 +119,7 @@ mod tests {
             id: "1".into(),
             uid: 1000,
             user: "amnesia".into(),
+            gid: Some(1000),
             kind: kind.into(),
             class: class.into(),
             active,
