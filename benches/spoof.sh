@@ -1,72 +1,107 @@
 #!/usr/bin/env bash
-# Measures one-shot spoof cost and `--all` scaling, side by side in one run, inside a private
-# network namespace (nothing outside it is touched). A measurement, not a test: it never fails on
-# a slow result. Usage (root): benches/spoof.sh [RESULTS_FILE]
+# Spoof cost, measured side by side in one run inside a private network namespace (nothing
+# outside it is touched): one-shot `macspoof spoof v0` against /usr/bin/true, `ip link set` and
+# `macchanger -e`, then `macspoof spoof --all` over many veths, and peak RSS. A measurement, not
+# a test. Writes its section of benches/RESULTS.md (between the spoof markers).
+# Usage (root): benches/spoof.sh [RESULTS_FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-benches/RESULTS.md}
+out=$(realpath -m "${1:-benches/RESULTS.md}")
 
 if [ "${MACSPOOF_BENCH_INNER:-}" != 1 ]; then
     need=()
-    for p in hyperfine macchanger time iproute2; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+    for p in hyperfine macchanger time iproute2 python3; do
+        dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+    done
     if [ ${#need[@]} -gt 0 ]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
     fi
-    cargo build --release --locked -q
-    exec unshare --net --mount env MACSPOOF_BENCH_INNER=1 "$0" "$@"
+    bin=$(./scripts/build-release)
+    exec unshare --net --mount env MACSPOOF_BENCH_INNER=1 MACSPOOF_BENCH_BIN="$bin" "$0" "$out"
 fi
 
-bin=$PWD/target/release/macspoof
+bin=$MACSPOOF_BENCH_BIN
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# Spoof veths too (they are excluded by default), and log to stderr as without a journal.
 printf 'exclude_drivers = []\n' >"$tmp/macspoof.toml"
 export MACSPOOF_CONFIG=$tmp/macspoof.toml MACSPOOF_RUN_DIR=$tmp/run
 mount -t sysfs sysfs /sys
 
 ip link add v0 type veth peer name v1
-one=$tmp/one.md
-hyperfine -N --warmup 5 --runs 300 --export-markdown "$one" \
+hyperfine -N --warmup 20 --runs "${RUNS:-500}" --export-json "$tmp/one.json" \
     -n '/usr/bin/true' '/usr/bin/true' \
     -n 'macspoof spoof v0' "$bin spoof v0" \
-    -n 'ip link set v0 address (fixed)' 'ip link set dev v0 address 00:1b:21:3a:4f:5d' \
-    -n 'macchanger -e v0' 'macchanger -e v0' >/dev/null
+    -n 'ip link set v0 address' 'ip link set dev v0 address 00:1b:21:3a:4f:5d' \
+    -n 'macchanger -e v0' 'macchanger -e v0' >/dev/null 2>&1
+rss1=$(/usr/bin/time -f %M "$bin" spoof v0 2>&1 >/dev/null | tail -1)
 ip link del v0
 
-median() { # hyperfine JSON -> median ms of the first command
-    python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][0]["median"]*1000))' "$1"
-}
 scale=$tmp/scale.txt
 : >"$scale"
-for n in 500 1000 2000; do
-    for i in $(seq 1 "$n"); do echo "link add a$i type veth peer name b$i"; done >"$tmp/batch"
-    ip -batch "$tmp/batch"
-    hyperfine -N --warmup 1 --runs 10 --export-json "$tmp/all$n.json" "$bin spoof --all" >/dev/null
-    ifaces=$((2 * n))
-    ms=$(median "$tmp/all$n.json")
-    us=$(python3 -c "print('%.1f' % ($ms*1000/$ifaces))")
-    echo "| $ifaces | $ms | $us |" >>"$scale"
-    [ "$n" = 2000 ] && rss=$(/usr/bin/time -f %M "$bin" spoof --all 2>&1 >/dev/null | tail -1)
-    ip link show | awk -F': ' '/^[0-9]+: a[0-9]+@/ {sub(/@.*/,"",$2); print "link del " $2}' >"$tmp/del"
+for pairs in 500 1000 2000; do
+    for i in $(seq 1 "$pairs"); do echo "link add a$i type veth peer name b$i"; done >"$tmp/add"
+    ip -batch "$tmp/add"
+    # The kernel's own cost: the same number of address changes from one `ip -batch`.
+    for i in $(seq 1 "$pairs"); do
+        printf 'link set a%d address 02:00:00:%02x:%02x:01\nlink set b%d address 02:00:00:%02x:%02x:02\n' \
+            "$i" $((i / 256)) $((i % 256)) "$i" $((i / 256)) $((i % 256))
+    done >"$tmp/set"
+    hyperfine -N --warmup 1 --runs 10 --export-json "$tmp/all$pairs.json" \
+        -n all "$bin spoof --all" -n batch "ip -batch $tmp/set" >/dev/null 2>&1
+    if [ "$pairs" = 2000 ]; then
+        rss_all=$(/usr/bin/time -f %M "$bin" spoof --all 2>&1 >/dev/null | tail -1)
+    fi
+    python3 - "$tmp/all$pairs.json" $((2 * pairs)) >>"$scale" <<'PY'
+import json, sys
+r = {x["command"]: x["median"] for x in json.load(open(sys.argv[1]))["results"]}
+n = int(sys.argv[2])
+print(f"| {n} | {r['all']*1e3:.1f} | {r['all']*1e6/n:.1f} | {r['batch']*1e6/n:.1f} |")
+PY
+    sed 's/^link add \(a[0-9]*\).*/link del \1/' "$tmp/add" >"$tmp/del"
     ip -batch "$tmp/del"
 done
-rss1=$(ip link add v0 type veth peer name v1 && /usr/bin/time -f %M "$bin" spoof v0 2>&1 >/dev/null | tail -1)
 
+python3 - "$tmp/one.json" >"$tmp/one.md" <<'PY'
+import json, sys
+res = json.load(open(sys.argv[1]))["results"]
+med = {r["command"]: r["median"] for r in res}
+true, spoof = med["/usr/bin/true"], med["macspoof spoof v0"]
+print("| command | median ms | mean ms | vs /usr/bin/true | vs macspoof |")
+print("|---|---:|---:|---:|---:|")
+for r in res:
+    m = r["median"]
+    print(f"| `{r['command']}` | {m*1e3:.3f} | {r['mean']*1e3:.3f} | {m/true:.2f}x | {m/spoof:.2f}x |")
+PY
+
+section=$tmp/section.md
 {
-    echo "## Spoof cost ($(date -u +%F), $(uname -r), $(nproc) CPUs; benches/spoof.sh)"
+    echo "<!-- spoof:begin (written by benches/spoof.sh) -->"
+    echo "## Spoof cost"
     echo
-    echo "One MAC change per process on a veth in a private namespace (hyperfine -N, 300 runs). macspoof"
-    echo "reads the link (and its permanent address), generates, sets, re-reads to verify and logs."
+    echo "$(date -u +%F), kernel $(uname -r), $(nproc) CPUs, binary from scripts/build-release."
+    echo "One MAC change per process on a veth in a private namespace (hyperfine -N, ${RUNS:-500} runs)."
+    echo "\`macspoof spoof v0\` looks the link up, reads the permanent address, generates, sets,"
+    echo "re-reads the kernel to verify and writes its log entry (stderr here: no journal in the netns)."
     echo
-    cat "$one"
+    cat "$tmp/one.md"
     echo
-    echo "\`macspoof spoof --all\` over veth pairs (both ends spoofed; 10 runs each; median):"
+    echo "\`macspoof spoof --all\` over veth pairs (both ends spoofed; 10 runs each; medians). The last"
+    echo "column is the kernel's own cost for the same changes from one \`ip -batch\`:"
     echo
-    echo "| interfaces | ms | us per interface |"
-    echo "|---:|---:|---:|"
+    echo "| interfaces | macspoof ms | us per interface | ip -batch us per interface |"
+    echo "|---:|---:|---:|---:|"
     cat "$scale"
     echo
-    echo "Peak RSS: one-shot \`spoof v0\` ${rss1} KiB; \`spoof --all\` over 4000 interfaces ${rss} KiB."
-    echo
-} >"$tmp/section.md"
-cat "$tmp/section.md"
-if [ -f "$out" ]; then cat "$tmp/section.md" >>"$out"; else { echo "# Benchmark results"; echo; cat "$tmp/section.md"; } >"$out"; fi
+    echo "Peak RSS: one-shot \`spoof v0\` ${rss1} KiB; \`spoof --all\` over 4000 interfaces ${rss_all} KiB."
+    echo "<!-- spoof:end -->"
+} >"$section"
+cat "$section"
+python3 - "$out" "$section" <<'PY'
+import os, re, sys
+out, section = sys.argv[1], open(sys.argv[2]).read()
+text = open(out).read() if os.path.exists(out) else "# Benchmark results\n\n"
+pat = re.compile(r"<!-- spoof:begin.*?<!-- spoof:end -->\n?", re.S)
+text = pat.sub(lambda _: section, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + section
+open(out, "w").write(text)
+PY
