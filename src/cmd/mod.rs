@@ -28,6 +28,9 @@ pub struct Ctx<'a> {
     pub netlink: Netlink,
     pub sysfs: Sysfs,
     faults: Option<Faults>,
+    /// Driver of the interface looked up last (name, driver): the exclude check and the log
+    /// entry of one spoof ask for the same one.
+    driver_seen: Option<(String, Option<String>)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -41,12 +44,21 @@ impl<'a> Ctx<'a> {
             netlink,
             sysfs: Sysfs::new(&config.paths.sysfs),
             faults: None,
+            driver_seen: None,
         })
     }
 
     /// Looks up interfaces by name, or every Ethernet-type one for `--all`. A missing name is
     /// reported and makes the result `Exit::Failed`; the others are still returned.
     pub fn resolve(&mut self, names: &[String], all: bool) -> (Vec<Link>, Exit) {
+        // Only names and indexes are needed here; the spoof reads each link afresh.
+        self.netlink.set_perm_fallback(false);
+        let resolved = self.resolve_links(names, all);
+        self.netlink.set_perm_fallback(true);
+        resolved
+    }
+
+    fn resolve_links(&mut self, names: &[String], all: bool) -> (Vec<Link>, Exit) {
         if all {
             return match self.netlink.dump_links() {
                 Ok(links) => (
@@ -81,7 +93,19 @@ impl<'a> Ctx<'a> {
     }
 
     /// The driver of an interface: sysfs for devices, ethtool for virtual interfaces.
-    pub fn driver(&self, name: &str) -> Option<String> {
+    pub fn driver(&mut self, name: &str) -> Option<String> {
+        if let Some((seen, driver)) = &self.driver_seen
+            && seen == name
+        {
+            return driver.clone();
+        }
+        let driver = self.driver_now(name);
+        self.driver_seen = Some((name.to_string(), driver.clone()));
+        driver
+    }
+
+    /// The driver, looked up now (no reuse of an earlier answer).
+    pub fn driver_now(&self, name: &str) -> Option<String> {
         self.sysfs
             .driver(name)
             .or_else(|| crate::os::ethtool::driver(name))
@@ -89,7 +113,7 @@ impl<'a> Ctx<'a> {
 
     /// `Some(driver)` when the interface's driver is on the exclude list. Looks nothing up when
     /// the list is empty.
-    pub fn excluded_driver(&self, name: &str) -> Option<String> {
+    pub fn excluded_driver(&mut self, name: &str) -> Option<String> {
         if self.config.exclude_drivers.is_empty() {
             return None;
         }
@@ -130,7 +154,10 @@ impl<'a> Ctx<'a> {
             crate::core::spoof::spoof(&mut self.netlink, link.index, mode, &mut OsEntropy)
         };
         match &result {
-            Ok(s) => log_spoofed(s, self.driver(&s.interface).as_deref()),
+            Ok(s) => {
+                let driver = self.driver(&s.interface);
+                log_spoofed(s, driver.as_deref())
+            }
             Err(e) => tracing::error!(
                 interface = e.interface(),
                 vanished = e.device_vanished(),

@@ -24,7 +24,7 @@ impl PanicOps for System<'_, '_> {
     }
     fn device_name(&self, iface: &str, ifindex: u32) -> Option<String> {
         udevdb::device_name(&self.ctx.config.paths.udev_data, ifindex)
-            .or_else(|| self.ctx.driver(iface).map(|d| format!("{d} device")))
+            .or_else(|| self.ctx.driver_now(iface).map(|d| format!("{d} device")))
     }
     fn holders(&self, module: &str) -> Vec<String> {
         kmod::holders(self.ctx.sysfs.root(), module)

@@ -51,6 +51,9 @@ impl Links for RefuseSets<'_> {
     fn get(&mut self, index: u32) -> Result<Link, LinkError> {
         self.0.get(index)
     }
+    fn address(&mut self, index: u32) -> Result<Option<Mac>, LinkError> {
+        self.0.address(index)
+    }
     fn set_address(&mut self, _: u32, _: Mac) -> Result<(), LinkError> {
         Err(LinkError::other(
             "set address",

@@ -34,6 +34,10 @@ impl Link {
 pub trait Links {
     /// A fresh read of one interface (never a cached answer).
     fn get(&mut self, index: u32) -> Result<Link, LinkError>;
+    /// A fresh read of the current address only (no permanent-address lookup).
+    fn address(&mut self, index: u32) -> Result<Option<Mac>, LinkError> {
+        Ok(self.get(index)?.address)
+    }
     fn set_address(&mut self, index: u32, mac: Mac) -> Result<(), LinkError>;
     fn set_up(&mut self, index: u32, up: bool) -> Result<(), LinkError>;
 }

@@ -179,7 +179,7 @@ pub fn spoof(
             }
             continue;
         }
-        match links.get(index) {
+        match links.address(index) {
             Err(e) => {
                 let gone = e.kind() == LinkErrorKind::NoDevice;
                 last = Some(AttemptFailure::ReadAfter(e));
@@ -187,7 +187,7 @@ pub fn spoof(
                     break;
                 }
             }
-            Ok(after) => match after.address {
+            Ok(after) => match after {
                 Some(seen) if seen == before || Some(seen) == link.permanent => {
                     last = Some(AttemptFailure::Unchanged { seen });
                 }

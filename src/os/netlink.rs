@@ -47,6 +47,13 @@ impl Netlink {
         })
     }
 
+    /// Whether lookups fill a missing permanent address through ethtool (on by default).
+    /// Resolving names for a spoof turns it off: the spoof procedure reads the link again
+    /// anyway, and the ioctl per interface was a measurable share of `spoof --all`.
+    pub fn set_perm_fallback(&mut self, on: bool) {
+        self.perm_fallback = on;
+    }
+
     /// Sends one request and collects the replies: until the ACK for a plain request, until
     /// NLMSG_DONE for a dump.
     fn request(
@@ -220,7 +227,16 @@ impl Netlink {
 
 impl Links for Netlink {
     fn get(&mut self, index: u32) -> Result<Link, LinkError> {
-        self.link_by_index(index)
+        let fallback = std::mem::replace(&mut self.perm_fallback, true);
+        let link = self.link_by_index(index);
+        self.perm_fallback = fallback;
+        link
+    }
+    fn address(&mut self, index: u32) -> Result<Option<Mac>, LinkError> {
+        let fallback = std::mem::replace(&mut self.perm_fallback, false);
+        let link = self.link_by_index(index);
+        self.perm_fallback = fallback;
+        Ok(link?.address)
     }
     fn set_address(&mut self, index: u32, mac: Mac) -> Result<(), LinkError> {
         Netlink::set_address(self, index, mac)
