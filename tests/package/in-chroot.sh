@@ -79,8 +79,11 @@ verify() { # files...; any message about our files is a failure (unknown keys on
     if grep -E 'macspoof|NetworkManager.service.d' <<<"$out"; then fail "systemd-analyze verify $*"; fi
 }
 for u in "${units[@]}"; do verify "/lib/systemd/system/$u"; done
+# The user manager's paths need a runtime directory, as a logged-in user has.
+user_runtime=$(mktemp -d)
 for u in "${user_units[@]}"; do
-    out=$(systemd-analyze --user verify --man=no "/usr/lib/systemd/user/$u" 2>&1) || fail "verify --user $u: $out"
+    out=$(XDG_RUNTIME_DIR=$user_runtime systemd-analyze --user verify --man=no "/usr/lib/systemd/user/$u" 2>&1) ||
+        fail "verify --user $u: $out"
     if grep 'macspoof' <<<"$out"; then fail "systemd-analyze --user verify $u"; fi
 done
 # The live-profile drop-in, as the image builder installs it.
