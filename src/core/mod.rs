@@ -12,6 +12,7 @@ pub mod mac;
 pub mod mode;
 pub mod oui;
 pub mod panic;
+pub mod popular;
 pub mod probe;
 pub mod registry;
 pub mod spoof;
