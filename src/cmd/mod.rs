@@ -4,6 +4,7 @@ pub mod blocklist;
 pub mod demo;
 pub mod monitor;
 pub mod notices;
+pub mod oui;
 pub mod panic;
 pub mod restore;
 pub mod spoof;
@@ -16,7 +17,9 @@ use crate::config::Config;
 use crate::core::fault::{Faults, RefuseSets};
 use crate::core::generate::OsEntropy;
 use crate::core::link::{ARPHRD_LOOPBACK, Link, LinkErrorKind};
-use crate::core::mode::Mode;
+use crate::core::mode::{self, Mode, Resolved};
+use crate::core::popular::{self, Class};
+use crate::core::registry;
 use crate::core::spoof::{SpoofError, Spoofed};
 use crate::exit::Exit;
 use crate::os::netlink::Netlink;
@@ -120,14 +123,44 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// The device class `popular` draws from when the mode names none: Wi-Fi or wired (sysfs
+    /// `wireless`/`phy80211`), on USB or not (device subsystem), laptop or desktop (DMI chassis).
+    pub fn device_class(&self, name: &str) -> Class {
+        Class::detect(
+            self.sysfs.is_wireless(name),
+            self.sysfs.bus(name).as_deref() == Some("usb"),
+            self.sysfs
+                .chassis_type()
+                .is_some_and(popular::portable_chassis),
+        )
+    }
+
+    /// Makes `mode` concrete for `link`. Vendor data is loaded here only for the modes that
+    /// need it (`mode::resolve` calls the loaders lazily); `nic` loads none.
+    pub fn resolve_mode(&self, link: &Link, mode: &Mode) -> Resolved<'static> {
+        let source = link.permanent.filter(|p| !p.is_zero()).or(link.address);
+        let resolved = mode::resolve(
+            mode,
+            source,
+            || self.device_class(&link.name),
+            registry::embedded,
+            popular::embedded,
+        );
+        if let Some(why) = &resolved.fallback {
+            tracing::warn!(interface = link.name.as_str(), "{}: {why}", link.name);
+        }
+        resolved
+    }
+
     /// The one spoof path shared by `udev`, `spoof` and `demo`: spoof, log the proof, and on
     /// failure report it. Returns the outcome for callers that print it.
     pub fn spoof_link(&mut self, link: &Link, mode: &Mode) -> Result<Spoofed, SpoofError> {
+        let resolved = self.resolve_mode(link, mode);
         let result = if self.faults().spoof_fail {
             let mut refuse = RefuseSets(&mut self.netlink);
-            crate::core::spoof::spoof(&mut refuse, link.index, mode, &mut OsEntropy)
+            crate::core::spoof::spoof(&mut refuse, link.index, &resolved, &mut OsEntropy)
         } else {
-            crate::core::spoof::spoof(&mut self.netlink, link.index, mode, &mut OsEntropy)
+            crate::core::spoof::spoof(&mut self.netlink, link.index, &resolved, &mut OsEntropy)
         };
         match &result {
             Ok(s) => log_spoofed(s, self.driver(&s.interface).as_deref()),
@@ -159,6 +192,7 @@ fn log_spoofed(s: &Spoofed, driver: Option<&str>) {
         after = %s.after,
         permanent = perm.as_deref().unwrap_or("none"),
         mode = s.mode.as_str(),
+        mode_fallback = s.fallback.as_deref().unwrap_or("none"),
         attempts = s.attempts,
         driver = driver.unwrap_or("none"),
         "spoofed {}: {} -> {}",

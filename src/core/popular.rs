@@ -51,6 +51,12 @@ impl Class {
     }
 }
 
+/// SMBIOS chassis types of portable machines (/sys/class/dmi/id/chassis_type): portable,
+/// laptop, notebook, hand held, sub notebook, tablet, convertible, detachable.
+pub fn portable_chassis(chassis_type: u8) -> bool {
+    matches!(chassis_type, 8 | 9 | 10 | 11 | 14 | 30 | 31 | 32)
+}
+
 impl fmt::Display for Class {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -177,6 +183,8 @@ mod tests {
         assert_eq!(Class::detect(false, true, false), Class::EthernetUsb);
         assert_eq!(Class::detect(false, false, true), Class::EthernetLaptop);
         assert_eq!(Class::detect(false, false, false), Class::EthernetDesktop);
+        assert!(portable_chassis(10) && portable_chassis(31));
+        assert!(!portable_chassis(3) && !portable_chassis(1) && !portable_chassis(17));
     }
 
     /// The acceptance checks of the curated file against the shipped registry.

@@ -210,7 +210,51 @@ pub struct Assignee<'a> {
     pub ouis: &'a [Oui],
 }
 
+/// What the registry says about an OUI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vendor<'a> {
+    Assigned(Assignee<'a>),
+    /// The U/L bit is set: no organization assigned it (random, or set by software).
+    Local,
+    /// The I/G bit is set: a group address prefix, never a NIC's.
+    Multicast,
+    /// Universal and unicast, but not in the registry: unassigned, "Private", or an IEEE RA
+    /// block subdivided into MA-M/MA-S assignments.
+    Unknown,
+}
+
+impl Vendor<'_> {
+    /// The organization's name, if any.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Vendor::Assigned(a) => Some(a.name),
+            _ => None,
+        }
+    }
+
+    /// A short label for tables: the name, or why there is none.
+    pub fn label(&self) -> &str {
+        match self {
+            Vendor::Assigned(a) => a.name,
+            Vendor::Local => "(locally administered)",
+            Vendor::Multicast => "(multicast)",
+            Vendor::Unknown => "(not in registry)",
+        }
+    }
+}
+
 impl Registry {
+    /// Classifies `oui`: multicast and local bits first, then the registry.
+    pub fn vendor(&self, oui: Oui) -> Vendor<'_> {
+        if oui.is_multicast() {
+            Vendor::Multicast
+        } else if oui.is_local() {
+            Vendor::Local
+        } else {
+            self.lookup(oui).map_or(Vendor::Unknown, Vendor::Assigned)
+        }
+    }
+
     pub fn parse(text: &str) -> Result<Registry, ParseError> {
         let err = |line: usize, what: String| ParseError { line, what };
         let mut lines = text.lines().enumerate();
@@ -421,5 +465,19 @@ mod tests {
         assert_eq!(intel.name, "Intel Corporate");
         assert!(intel.ouis.len() > 500);
         assert!(r.provenance().package.starts_with("ieee-data "));
+    }
+
+    #[test]
+    fn vendor_classifies_bits_before_lookup() {
+        let r = embedded();
+        assert_eq!(
+            r.vendor(Oui([0x00, 0x1b, 0x21])).name(),
+            Some("Intel Corporate")
+        );
+        assert_eq!(r.vendor(Oui([0x02, 0x1b, 0x21])), Vendor::Local);
+        assert_eq!(r.vendor(Oui([0x01, 0x00, 0x5e])), Vendor::Multicast);
+        assert_eq!(r.vendor(Oui([0x03, 0x00, 0x00])), Vendor::Multicast);
+        assert_eq!(r.vendor(Oui([0x00, 0x50, 0xc2])), Vendor::Unknown);
+        assert_eq!(Vendor::Local.label(), "(locally administered)");
     }
 }

@@ -64,6 +64,16 @@ impl Sysfs {
         d.join("wireless").exists() || d.join("phy80211").exists()
     }
 
+    /// The SMBIOS chassis type of the machine (3 desktop, 10 notebook, ...); `None` without DMI
+    /// (e.g. most ARM boards).
+    pub fn chassis_type(&self) -> Option<u8> {
+        fs::read_to_string(self.root.join("class/dmi/id/chassis_type"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// The bus of the underlying device (`pci`, `usb`, ...), from its subsystem link.
     pub fn bus(&self, iface: &str) -> Option<String> {
         Self::link_name(&self.net(iface).join("device/subsystem"))
@@ -91,6 +101,8 @@ mod tests {
         )
         .unwrap();
         symlink(root.join("bus/pci"), dev.join("subsystem")).unwrap();
+        fs::create_dir_all(root.join("class/dmi/id")).unwrap();
+        fs::write(root.join("class/dmi/id/chassis_type"), "10\n").unwrap();
         fs::write(dev.join("net/eth0/addr_assign_type"), "0\n").unwrap();
         fs::create_dir_all(root.join("class/net")).unwrap();
         symlink(dev.join("net/eth0"), root.join("class/net/eth0")).unwrap();
@@ -103,6 +115,7 @@ mod tests {
         assert_eq!(s.addr_assign_type("eth0"), Some(0));
         assert_eq!(s.bus("eth0").as_deref(), Some("pci"));
         assert!(!s.is_wireless("eth0"));
+        assert_eq!(s.chassis_type(), Some(10));
         assert!(!s.exists("eth1"));
         assert_eq!(s.driver("eth1"), None);
     }
