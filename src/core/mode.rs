@@ -91,7 +91,7 @@ pub fn resolve<'a>(
     mode: &Mode,
     source: Option<Mac>,
     class: impl FnOnce() -> Class,
-    registry: impl FnOnce() -> &'a Registry,
+    registry: impl FnOnce() -> &'a Registry<'a>,
     popular: impl FnOnce() -> &'a Popular,
 ) -> Resolved<'a> {
     match mode {
@@ -125,7 +125,7 @@ pub fn resolve<'a>(
 
 fn vendor_ouis<'a>(
     source: Option<Mac>,
-    registry: impl FnOnce() -> &'a Registry,
+    registry: impl FnOnce() -> &'a Registry<'a>,
 ) -> Result<&'a [Oui], String> {
     let Some(mac) = source else {
         return Err("the interface has no address to take the vendor from".into());
@@ -184,7 +184,7 @@ mod tests {
     fn no_class() -> Class {
         panic!("class looked up")
     }
-    fn no_registry() -> &'static Registry {
+    fn no_registry() -> &'static Registry<'static> {
         panic!("registry loaded")
     }
     fn no_popular() -> &'static Popular {

@@ -193,11 +193,14 @@ pub struct ParseError {
     pub what: String,
 }
 
-/// The parsed registry: lookups by OUI and by assignee.
+/// The parsed registry: lookups by OUI and by assignee. Names borrow from the text and OUIs
+/// sit in one flat vector, so parsing allocates a handful of vectors, not one per assignee.
 #[derive(Debug)]
-pub struct Registry {
-    names: Vec<String>,
-    ouis: Vec<Vec<Oui>>,
+pub struct Registry<'t> {
+    names: Vec<&'t str>,
+    /// Assignee `i`'s OUIs are `ouis[ranges[i].0..ranges[i].1]`.
+    ouis: Vec<Oui>,
+    ranges: Vec<(u32, u32)>,
     /// Every OUI with the index of its assignee, sorted by OUI.
     index: Vec<(Oui, u32)>,
     provenance: Provenance,
@@ -243,7 +246,35 @@ impl Vendor<'_> {
     }
 }
 
-impl Registry {
+/// One upper- or lower-case hex digit.
+fn nibble(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// `HEX HEX ...`, each HEX six digits, one space between: the hot loop of `parse`.
+fn parse_list(list: &[u8], out: &mut Vec<Oui>) -> Option<()> {
+    if list.len() % 7 != 6 {
+        return None;
+    }
+    for chunk in list.chunks(7) {
+        if chunk.len() == 7 && chunk[6] != b' ' {
+            return None;
+        }
+        let mut o = [0u8; 3];
+        for (j, byte) in o.iter_mut().enumerate() {
+            *byte = nibble(chunk[2 * j])? << 4 | nibble(chunk[2 * j + 1])?;
+        }
+        out.push(Oui(o));
+    }
+    Some(())
+}
+
+impl<'t> Registry<'t> {
     /// Classifies `oui`: multicast and local bits first, then the registry.
     pub fn vendor(&self, oui: Oui) -> Vendor<'_> {
         if oui.is_multicast() {
@@ -255,7 +286,7 @@ impl Registry {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Registry, ParseError> {
+    pub fn parse(text: &'t str) -> Result<Registry<'t>, ParseError> {
         let err = |line: usize, what: String| ParseError { line, what };
         let mut lines = text.lines().enumerate();
         match lines.next() {
@@ -264,7 +295,7 @@ impl Registry {
         }
         let mut names = Vec::new();
         let mut ouis = Vec::new();
-        let mut index = Vec::new();
+        let mut ranges = Vec::new();
         for (i, line) in lines {
             if line.starts_with('#') {
                 continue;
@@ -275,14 +306,15 @@ impl Registry {
             if name.is_empty() {
                 return Err(err(i + 1, "empty name".into()));
             }
-            let list: Vec<Oui> = list
-                .split(' ')
-                .map(|h| Oui::from_hex(h).ok_or_else(|| err(i + 1, format!("bad OUI {h:?}"))))
-                .collect::<Result<_, _>>()?;
-            let at = names.len() as u32;
-            index.extend(list.iter().map(|&o| (o, at)));
-            names.push(name.to_string());
-            ouis.push(list);
+            let start = ouis.len() as u32;
+            parse_list(list.as_bytes(), &mut ouis)
+                .ok_or_else(|| err(i + 1, format!("bad OUI list {list:?}")))?;
+            names.push(name);
+            ranges.push((start, ouis.len() as u32));
+        }
+        let mut index: Vec<(Oui, u32)> = Vec::with_capacity(ouis.len());
+        for (at, &(a, b)) in ranges.iter().enumerate() {
+            index.extend(ouis[a as usize..b as usize].iter().map(|&o| (o, at as u32)));
         }
         index.sort_unstable();
         if let Some(w) = index.windows(2).find(|w| w[0].0 == w[1].0) {
@@ -291,6 +323,7 @@ impl Registry {
         Ok(Registry {
             names,
             ouis,
+            ranges,
             index,
             provenance: Provenance::from_file(text),
         })
@@ -303,9 +336,10 @@ impl Registry {
     }
 
     fn assignee(&self, i: usize) -> Assignee<'_> {
+        let (a, b) = self.ranges[i];
         Assignee {
-            name: &self.names[i],
-            ouis: &self.ouis[i],
+            name: self.names[i],
+            ouis: &self.ouis[a as usize..b as usize],
         }
     }
 
@@ -317,7 +351,7 @@ impl Registry {
     pub fn by_name(&self, name: &str) -> Option<Assignee<'_>> {
         self.names
             .iter()
-            .position(|n| n == name)
+            .position(|n| *n == name)
             .map(|i| self.assignee(i))
     }
 
@@ -337,13 +371,13 @@ impl Registry {
 /// The generated file, compiled in. Parsed on first use only.
 pub const EMBEDDED_TEXT: &str = include_str!("../../data/oui-registry.txt");
 
-static EMBEDDED: LazyLock<Registry> = LazyLock::new(|| {
+static EMBEDDED: LazyLock<Registry<'static>> = LazyLock::new(|| {
     Registry::parse(EMBEDDED_TEXT).expect("data/oui-registry.txt is checked by the tests")
 });
 
 /// The shipped registry. The first call parses it (a few milliseconds); only the commands and
 /// modes that show or choose vendors call this.
-pub fn embedded() -> &'static Registry {
+pub fn embedded() -> &'static Registry<'static> {
     &EMBEDDED
 }
 
@@ -434,7 +468,20 @@ mod tests {
         let dup = format!("{FORMAT_LINE}\nA\t001B21\nB\t001B21\n");
         assert!(Registry::parse(&dup).is_err());
         assert!(Registry::parse(&format!("{FORMAT_LINE}\nA 001B21\n")).is_err());
-        assert!(Registry::parse(&format!("{FORMAT_LINE}\nA\t001B2\n")).is_err());
+        for bad in [
+            "001B2",
+            "001B21 ",
+            "001B21  001B22",
+            "001B21,001B22",
+            "001G21",
+            " 001B21",
+        ] {
+            let text = format!("{FORMAT_LINE}\nA\t{bad}\n");
+            assert!(Registry::parse(&text).is_err(), "{bad:?}");
+        }
+        let ok = format!("{FORMAT_LINE}\nA\t001b21 0002B3\n");
+        let r = Registry::parse(&ok).unwrap();
+        assert_eq!(r.lookup(Oui([0x00, 0x02, 0xb3])).unwrap().ouis.len(), 2);
     }
 
     proptest! {
