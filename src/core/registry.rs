@@ -201,9 +201,14 @@ pub struct Registry<'t> {
     /// Assignee `i`'s OUIs are `ouis[ranges[i].0..ranges[i].1]`.
     ouis: Vec<Oui>,
     ranges: Vec<(u32, u32)>,
-    /// Every OUI with the index of its assignee, sorted by OUI.
-    index: Vec<(Oui, u32)>,
+    /// Every OUI with the index of its assignee, packed as `oui << 32 | assignee` and sorted:
+    /// integer keys sort several times faster than `([u8; 3], u32)` pairs.
+    index: Vec<u64>,
     provenance: Provenance,
+}
+
+fn oui_key(o: Oui) -> u64 {
+    u64::from(u32::from_be_bytes([0, o.0[0], o.0[1], o.0[2]]))
 }
 
 /// One organization and every OUI registered to it.
@@ -312,13 +317,19 @@ impl<'t> Registry<'t> {
             names.push(name);
             ranges.push((start, ouis.len() as u32));
         }
-        let mut index: Vec<(Oui, u32)> = Vec::with_capacity(ouis.len());
+        let mut index: Vec<u64> = Vec::with_capacity(ouis.len());
         for (at, &(a, b)) in ranges.iter().enumerate() {
-            index.extend(ouis[a as usize..b as usize].iter().map(|&o| (o, at as u32)));
+            index.extend(
+                ouis[a as usize..b as usize]
+                    .iter()
+                    .map(|&o| oui_key(o) << 32 | at as u64),
+            );
         }
         index.sort_unstable();
-        if let Some(w) = index.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(err(0, format!("OUI {} listed twice", w[0].0)));
+        if let Some(w) = index.windows(2).find(|w| w[0] >> 32 == w[1] >> 32) {
+            let o = (w[0] >> 32) as u32;
+            let [_, a, b, c] = o.to_be_bytes();
+            return Err(err(0, format!("OUI {} listed twice", Oui([a, b, c]))));
         }
         Ok(Registry {
             names,
@@ -331,8 +342,10 @@ impl<'t> Registry<'t> {
 
     /// The assignee an OUI is registered to, with all of its OUIs.
     pub fn lookup(&self, oui: Oui) -> Option<Assignee<'_>> {
-        let i = self.index.binary_search_by_key(&oui, |e| e.0).ok()?;
-        Some(self.assignee(self.index[i].1 as usize))
+        let key = oui_key(oui);
+        let i = self.index.partition_point(|&e| e >> 32 < key);
+        let e = *self.index.get(i).filter(|&&e| e >> 32 == key)?;
+        Some(self.assignee((e & 0xffff_ffff) as usize))
     }
 
     fn assignee(&self, i: usize) -> Assignee<'_> {
