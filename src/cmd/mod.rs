@@ -18,7 +18,7 @@ use crate::core::fault::{Faults, RefuseSets};
 use crate::core::generate::OsEntropy;
 use crate::core::link::{ARPHRD_LOOPBACK, Link, LinkErrorKind};
 use crate::core::mode::{self, Mode, Resolved};
-use crate::core::popular::{self, Class};
+use crate::core::popular;
 use crate::core::registry;
 use crate::core::spoof::{SpoofError, Spoofed};
 use crate::exit::Exit;
@@ -123,18 +123,6 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    /// The device class `popular` draws from when the mode names none: Wi-Fi or wired (sysfs
-    /// `wireless`/`phy80211`), on USB or not (device subsystem), laptop or desktop (DMI chassis).
-    pub fn device_class(&self, name: &str) -> Class {
-        Class::detect(
-            self.sysfs.is_wireless(name),
-            self.sysfs.bus(name).as_deref() == Some("usb"),
-            self.sysfs
-                .chassis_type()
-                .is_some_and(popular::portable_chassis),
-        )
-    }
-
     /// Makes `mode` concrete for `link`. Vendor data is loaded here only for the modes that
     /// need it (`mode::resolve` calls the loaders lazily); `nic` loads none.
     pub fn resolve_mode(&self, link: &Link, mode: &Mode) -> Resolved<'static> {
@@ -142,7 +130,7 @@ impl<'a> Ctx<'a> {
         let resolved = mode::resolve(
             mode,
             source,
-            || self.device_class(&link.name),
+            || self.sysfs.device_class(&link.name),
             registry::embedded,
             popular::embedded,
         );
