@@ -71,7 +71,7 @@ pub enum Command {
     Spoof(SpoofArgs),
     /// Entry point for the udev rule: spoof the interface in $INTERFACE on ACTION=add
     #[command(after_help = EXIT_CODES_HELP)]
-    Udev,
+    Udev(UdevArgs),
     /// Show each interface's permanent and current address and whether it is spoofed
     Status(StatusArgs),
     /// Put the permanent address back
@@ -91,6 +91,9 @@ pub enum Command {
     /// Record the spoofing decision, lift the blocklist, load network drivers, start NetworkManager
     #[command(after_help = EXIT_CODES_HELP)]
     Unblock(UnblockArgs),
+    /// Show the organization an OUI or address is registered to (IEEE MA-L registry)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Oui(OuiArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,13 +163,38 @@ pub struct Targets {
     pub all: bool,
 }
 
+/// The modes, for --help.
+const MODE_HELP: &str = "How to choose the new address [default: from the config file, else \
+                         nic]: nic (keep the OUI), vendor (another OUI of the same \
+                         organization), popular[:CLASS] (a common OUI of the device's class: \
+                         wifi-laptop, ethernet-laptop, wifi-usb, ethernet-usb, \
+                         ethernet-desktop), random (locally administered)";
+
 #[derive(Debug, Args)]
 pub struct SpoofArgs {
     #[command(flatten)]
     pub targets: Targets,
-    /// How to choose the new address [default: from the config file, else nic]
-    #[arg(long, value_name = "MODE")]
+    #[arg(long, value_name = "MODE", help = MODE_HELP)]
     pub mode: Option<Mode>,
+}
+
+#[derive(Debug, Args)]
+pub struct UdevArgs {
+    #[arg(long, value_name = "MODE", help = MODE_HELP)]
+    pub mode: Option<Mode>,
+}
+
+#[derive(Debug, Args)]
+pub struct OuiArgs {
+    /// An OUI (00:1b:21, 00-1B-21, 001B21) or a whole address
+    #[arg(value_name = "ADDRESS|PREFIX")]
+    pub query: String,
+    /// Also list every OUI registered to the same organization
+    #[arg(long)]
+    pub all: bool,
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

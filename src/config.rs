@@ -244,6 +244,21 @@ mod tests {
     }
 
     #[test]
+    fn config_file_selects_a_mode() {
+        use crate::core::popular::Class;
+        assert_eq!(load(Some("mode = \"vendor\"\n"), None).mode, Mode::Vendor);
+        assert_eq!(load(Some("mode = \"random\"\n"), None).mode, Mode::Random);
+        assert_eq!(
+            load(Some("mode = \"popular:wifi-usb\"\n"), None).mode,
+            Mode::Popular(Some(Class::WifiUsb))
+        );
+        assert_eq!(
+            load(Some("mode = \"popular\"\n"), None).mode,
+            Mode::Popular(None)
+        );
+    }
+
+    #[test]
     fn decision_wins_over_config() {
         let c = load(Some("enabled = false\n"), Some("spoof = \"on\"\n"));
         assert!(c.spoof);
@@ -262,6 +277,7 @@ mod tests {
             "enabled = false\nbogus = 1\n",
             "enabled = \"no\"\n",
             "enabled = false\nmode = \"wat\"\n",
+            "enabled = false\nmode = \"popular:wifi\"\n",
             "enabled = fals",
             "\u{0}",
         ] {

@@ -44,7 +44,9 @@ fn main() -> ExitCode {
     }
     let exit: Exit = match &cli.command {
         Command::Spoof(args) => cmd::spoof::run(&config, args),
-        Command::Udev => cmd::udev::run(&config, &cmd::udev::Event::from_env()),
+        Command::Udev(args) => {
+            cmd::udev::run(&config, &cmd::udev::Event::from_env(), args.mode.as_ref())
+        }
         Command::Status(args) => cmd::status::run(&config, args),
         Command::Restore(targets) => cmd::restore::run(&config, targets),
         Command::Demo(args) => cmd::demo::run(&config, args.without_spoofing),
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Notices(args) => cmd::notices::run(&config, args),
         Command::Blocklist(c) => cmd::blocklist::run(&config, c),
         Command::Unblock(args) => cmd::unblock::run(&config, args),
+        Command::Oui(args) => cmd::oui::run(args),
     };
     exit.into()
 }

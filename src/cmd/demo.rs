@@ -97,12 +97,17 @@ fn demo(config: &Config, without_spoofing: bool) -> anyhow::Result<Exit> {
     } else {
         match ctx.spoof_link(&nic, &config.mode) {
             Ok(s) => {
+                // Other modes (from the config file) change the OUI too: say which.
+                let oui = if s.mode == "nic" {
+                    format!("OUI {} kept", hex(&s.after.oui()))
+                } else {
+                    format!("mode {}", s.mode)
+                };
                 println!(
-                    "spoofed {NIC}: {} -> {} (OUI {} kept, {} attempt{}, verified by a fresh \
-                     kernel read)",
+                    "spoofed {NIC}: {} -> {} ({oui}, {} attempt{}, verified by a fresh kernel \
+                     read)",
                     s.before,
                     s.after,
-                    hex(&s.after.oui()),
                     s.attempts,
                     if s.attempts == 1 { "" } else { "s" }
                 );

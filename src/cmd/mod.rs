@@ -4,6 +4,7 @@ pub mod blocklist;
 pub mod demo;
 pub mod monitor;
 pub mod notices;
+pub mod oui;
 pub mod panic;
 pub mod restore;
 pub mod spoof;
@@ -16,7 +17,9 @@ use crate::config::Config;
 use crate::core::fault::{Faults, RefuseSets};
 use crate::core::generate::OsEntropy;
 use crate::core::link::{ARPHRD_LOOPBACK, Link, LinkErrorKind};
-use crate::core::mode::Mode;
+use crate::core::mode::{self, Mode, Resolved};
+use crate::core::popular;
+use crate::core::registry;
 use crate::core::spoof::{SpoofError, Spoofed};
 use crate::exit::Exit;
 use crate::os::netlink::Netlink;
@@ -144,14 +147,32 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// Makes `mode` concrete for `link`. Vendor data is loaded here only for the modes that
+    /// need it (`mode::resolve` calls the loaders lazily); `nic` loads none.
+    pub fn resolve_mode(&self, link: &Link, mode: &Mode) -> Resolved<'static> {
+        let source = link.permanent.filter(|p| !p.is_zero()).or(link.address);
+        let resolved = mode::resolve(
+            mode,
+            source,
+            || self.sysfs.device_class(&link.name),
+            registry::embedded,
+            popular::embedded,
+        );
+        if let Some(why) = &resolved.fallback {
+            tracing::warn!(interface = link.name.as_str(), "{}: {why}", link.name);
+        }
+        resolved
+    }
+
     /// The one spoof path shared by `udev`, `spoof` and `demo`: spoof, log the proof, and on
     /// failure report it. Returns the outcome for callers that print it.
     pub fn spoof_link(&mut self, link: &Link, mode: &Mode) -> Result<Spoofed, SpoofError> {
+        let resolved = self.resolve_mode(link, mode);
         let result = if self.faults().spoof_fail {
             let mut refuse = RefuseSets(&mut self.netlink);
-            crate::core::spoof::spoof(&mut refuse, link.index, mode, &mut OsEntropy)
+            crate::core::spoof::spoof(&mut refuse, link.index, &resolved, &mut OsEntropy)
         } else {
-            crate::core::spoof::spoof(&mut self.netlink, link.index, mode, &mut OsEntropy)
+            crate::core::spoof::spoof(&mut self.netlink, link.index, &resolved, &mut OsEntropy)
         };
         match &result {
             Ok(s) => {
@@ -186,6 +207,7 @@ fn log_spoofed(s: &Spoofed, driver: Option<&str>) {
         after = %s.after,
         permanent = perm.as_deref().unwrap_or("none"),
         mode = s.mode.as_str(),
+        mode_fallback = s.fallback.as_deref().unwrap_or("none"),
         attempts = s.attempts,
         driver = driver.unwrap_or("none"),
         "spoofed {}: {} -> {}",

@@ -4,6 +4,7 @@ use super::Ctx;
 use crate::cli::SpoofArgs;
 use crate::config::Config;
 use crate::core::ifname;
+use crate::core::spoof::Spoofed;
 use crate::exit::Exit;
 
 pub fn run(config: &Config, args: &SpoofArgs) -> Exit {
@@ -27,7 +28,7 @@ pub fn run(config: &Config, args: &SpoofArgs) -> Exit {
             continue;
         }
         match ctx.spoof_link(&link, &mode) {
-            Ok(s) => println!("{}: {} -> {}", s.interface, s.before, s.after),
+            Ok(s) => println!("{}", outcome_line(&s)),
             Err(e) => {
                 eprintln!("macspoof: {e}");
                 exit = exit.worst(ctx.spoof_failed(&e, &link));
@@ -35,4 +36,16 @@ pub fn run(config: &Config, args: &SpoofArgs) -> Exit {
         }
     }
     exit
+}
+
+/// `IFACE: BEFORE -> AFTER`, with the mode applied when it is not the default, and the reason
+/// when the requested mode fell back.
+fn outcome_line(s: &Spoofed) -> String {
+    let mut line = format!("{}: {} -> {}", s.interface, s.before, s.after);
+    match &s.fallback {
+        Some(why) => line.push_str(&format!(" [mode {}: {why}]", s.mode)),
+        None if s.mode != "nic" => line.push_str(&format!(" [mode {}]", s.mode)),
+        None => {}
+    }
+    line
 }

@@ -5,6 +5,8 @@ use crate::cli::StatusArgs;
 use crate::config::Config;
 use crate::core::link::{ARPHRD_ETHER, ARPHRD_LOOPBACK, Link};
 use crate::core::mac::Mac;
+use crate::core::oui::Oui;
+use crate::core::registry::{self, Vendor};
 use crate::exit::Exit;
 use crate::os::sysfs::Sysfs;
 use serde::Serialize;
@@ -40,6 +42,13 @@ pub struct Iface {
     pub spoofed: Option<bool>,
     pub addr_assign_type: Option<u8>,
     pub up: bool,
+    /// The organization the permanent address's OUI is registered to (null when none is).
+    pub permanent_vendor: Option<String>,
+    /// The same for the current address; null for a locally administered one.
+    pub current_vendor: Option<String>,
+    /// Table labels, also saying why there is no vendor.
+    #[serde(skip)]
+    vendor_labels: (String, String),
 }
 
 fn kind_name(kind: u16) -> String {
@@ -50,7 +59,19 @@ fn kind_name(kind: u16) -> String {
     }
 }
 
+/// Names the organizations behind the addresses (status loads the registry; spoofing in mode
+/// `nic` never does).
+fn vendors(link: &Link) -> (Option<String>, Option<String>, (String, String)) {
+    let reg = registry::embedded();
+    let of = |m: Option<Mac>| m.map(|m| reg.vendor(Oui::of(m)));
+    let (p, c) = (of(link.permanent), of(link.address));
+    let label = |v: &Option<Vendor>| v.map_or("-".to_string(), |v| v.label().to_string());
+    let name = |v: &Option<Vendor>| v.and_then(|v| v.name().map(str::to_string));
+    (name(&p), name(&c), (label(&p), label(&c)))
+}
+
 pub fn describe(link: &Link, sysfs: &Sysfs) -> Iface {
+    let (permanent_vendor, current_vendor, vendor_labels) = vendors(link);
     let driver = sysfs
         .driver(&link.name)
         .or_else(|| crate::os::ethtool::driver(&link.name));
@@ -65,6 +86,9 @@ pub fn describe(link: &Link, sysfs: &Sysfs) -> Iface {
         spoofed: link.permanent.zip(link.address).map(|(p, c)| p != c),
         addr_assign_type: sysfs.addr_assign_type(&link.name),
         up: link.up,
+        permanent_vendor,
+        current_vendor,
+        vendor_labels,
     }
 }
 
@@ -147,8 +171,8 @@ fn print_text(r: &Report) {
         println!("decision: {decision}; networking: not blocked");
     }
     println!(
-        "{:<15} {:<8} {:<14} {:<17} {:<17} {:<8} ASSIGN",
-        "INTERFACE", "TYPE", "DRIVER", "PERMANENT", "CURRENT", "SPOOFED"
+        "{:<15} {:<8} {:<14} {:<17} {:<17} {:<8} {:<6} VENDOR (PERMANENT / CURRENT)",
+        "INTERFACE", "TYPE", "DRIVER", "PERMANENT", "CURRENT", "SPOOFED", "ASSIGN"
     );
     for i in &r.interfaces {
         let spoofed = match i.spoofed {
@@ -161,8 +185,14 @@ fn print_text(r: &Report) {
             (Some(d), _) => d.clone(),
             (None, _) => "-".into(),
         };
+        let (perm_v, cur_v) = &i.vendor_labels;
+        let vendor = if perm_v == cur_v {
+            perm_v.clone()
+        } else {
+            format!("{perm_v} / {cur_v}")
+        };
         println!(
-            "{:<15} {:<8} {:<14} {:<17} {:<17} {:<8} {}",
+            "{:<15} {:<8} {:<14} {:<17} {:<17} {:<8} {:<6} {vendor}",
             i.name,
             i.kind,
             driver,

@@ -8,6 +8,7 @@ use super::Ctx;
 use crate::config::Config;
 use crate::core::ifname;
 use crate::core::link::LinkErrorKind;
+use crate::core::mode::Mode;
 use crate::exit::Exit;
 
 /// The udev event as the environment describes it.
@@ -28,7 +29,8 @@ impl Event {
     }
 }
 
-pub fn run(config: &Config, event: &Event) -> Exit {
+/// `mode` (from `--mode`) overrides the config file's mode.
+pub fn run(config: &Config, event: &Event, mode: Option<&Mode>) -> Exit {
     if event.action.as_deref() != Some("add") {
         tracing::debug!("ignoring udev action {:?}", event.action);
         return Exit::Success;
@@ -86,7 +88,7 @@ pub fn run(config: &Config, event: &Event) -> Exit {
         );
         return Exit::Success;
     }
-    match ctx.spoof_link(&link, &config.mode) {
+    match ctx.spoof_link(&link, mode.unwrap_or(&config.mode)) {
         Ok(_) => Exit::Success,
         Err(e) => ctx.spoof_failed(&e, &link),
     }

@@ -2,7 +2,7 @@
 
 use super::link::Link;
 use super::mac::Mac;
-use super::mode::Mode;
+use super::oui::Oui;
 
 /// A source of random bytes. Production uses the kernel CSPRNG; tests inject a seeded one.
 pub trait Entropy {
@@ -58,22 +58,79 @@ pub enum GenerateError {
         "the OUI source address {0} is multicast or all-zero; no unicast address keeps its OUI"
     )]
     UnusableOui(Mac),
+    #[error("the list of OUIs to choose from is empty")]
+    EmptyList,
     #[error(transparent)]
     Entropy(#[from] EntropyError),
 }
 
-/// The address `mode` gives `link`, whose current address is `before`. Never the permanent or
+/// What `generate` draws from, once a mode is resolved for an interface (`mode::resolve`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan<'a> {
+    /// Keep the OUI of the permanent address (else the current one).
+    Nic,
+    /// An OUI drawn uniformly from this list (one vendor's, or a popular class).
+    OneOf(&'a [Oui]),
+    /// Locally administered unicast, every other bit random.
+    Random,
+}
+
+/// The address `plan` gives `link`, whose current address is `before`. Never the permanent or
 /// the current NIC part, never multicast, all-zero or broadcast.
 pub fn generate(
-    mode: &Mode,
+    plan: &Plan,
     link: &Link,
     before: Mac,
     rng: &mut dyn Entropy,
 ) -> Result<Mac, GenerateError> {
     let permanent = link.permanent.filter(|p| !p.is_zero());
     let avoid: Vec<Mac> = permanent.into_iter().chain([before]).collect();
-    match mode {
-        Mode::Nic => nic_part(permanent.unwrap_or(before), &avoid, rng),
+    match plan {
+        Plan::Nic => nic_part(permanent.unwrap_or(before), &avoid, rng),
+        Plan::OneOf(list) => {
+            let oui = pick(list, rng)?;
+            nic_part(oui.with_nic([0; 3]), &avoid, rng)
+        }
+        Plan::Random => random_local(&avoid, rng),
+    }
+}
+
+/// A uniform index below `n` (> 0): rejection sampling over u32, so no index is favoured.
+pub fn uniform_index(n: usize, rng: &mut dyn Entropy) -> Result<usize, EntropyError> {
+    let n = u32::try_from(n).expect("lists are far shorter than 2^32");
+    assert!(n > 0, "uniform_index over an empty range");
+    // The largest multiple of n that fits: values at or above it would bias the low indices.
+    let limit = u32::MAX - u32::MAX % n;
+    loop {
+        let mut b = [0u8; 4];
+        rng.fill(&mut b)?;
+        let v = u32::from_le_bytes(b);
+        if v < limit {
+            return Ok((v % n) as usize);
+        }
+    }
+}
+
+/// One OUI from `list`, each with the same probability.
+pub fn pick(list: &[Oui], rng: &mut dyn Entropy) -> Result<Oui, GenerateError> {
+    if list.is_empty() {
+        return Err(GenerateError::EmptyList);
+    }
+    Ok(list[uniform_index(list.len(), rng)?])
+}
+
+/// Mode `random`: 46 random bits with the local bit set and the multicast bit clear, redrawn
+/// when the NIC part equals that of an address in `avoid`.
+pub fn random_local(avoid: &[Mac], rng: &mut dyn Entropy) -> Result<Mac, GenerateError> {
+    loop {
+        let mut b = [0u8; 6];
+        rng.fill(&mut b)?;
+        b[0] = (b[0] & !0x01) | 0x02;
+        let candidate = Mac(b);
+        if avoid.iter().any(|a| a.nic() == candidate.nic()) || !candidate.is_assignable() {
+            continue;
+        }
+        return Ok(candidate);
     }
 }
 

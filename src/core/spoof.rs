@@ -3,7 +3,7 @@
 use super::generate::{self, Entropy, GenerateError};
 use super::link::{Link, LinkError, LinkErrorKind, Links};
 use super::mac::Mac;
-use super::mode::Mode;
+use super::mode::Resolved;
 use serde::Serialize;
 use std::fmt;
 
@@ -18,7 +18,11 @@ pub struct Spoofed {
     pub before: Mac,
     pub after: Mac,
     pub permanent: Option<Mac>,
+    /// The mode as applied (`popular:wifi-usb`, or `nic` after a vendor fallback).
     pub mode: String,
+    /// Why the requested mode was not applied as asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
     pub attempts: u8,
 }
 
@@ -144,7 +148,7 @@ fn failed_message(interface: &str, attempts: u8, last: &AttemptFailure) -> Strin
 pub fn spoof(
     links: &mut dyn Links,
     index: u32,
-    mode: &Mode,
+    mode: &Resolved,
     rng: &mut dyn Entropy,
 ) -> Result<Spoofed, SpoofError> {
     let link = links.get(index).map_err(|source| SpoofError::ReadBefore {
@@ -162,7 +166,7 @@ pub fn spoof(
     let mut attempts = 0;
     while attempts < MAX_ATTEMPTS {
         attempts += 1;
-        let new = generate::generate(mode, &link, before, rng).map_err(|source| {
+        let new = generate::generate(&mode.plan, &link, before, rng).map_err(|source| {
             SpoofError::Generate {
                 interface: interface.clone(),
                 source,
@@ -198,7 +202,8 @@ pub fn spoof(
                         before,
                         after: seen,
                         permanent: link.permanent,
-                        mode: mode.to_string(),
+                        mode: mode.applied.clone(),
+                        fallback: mode.fallback.clone(),
                         attempts,
                     });
                 }
@@ -342,7 +347,7 @@ mod tests {
     }
 
     fn run(fake: &mut FakeLinks) -> Result<Spoofed, SpoofError> {
-        spoof(fake, 7, &Mode::Nic, &mut SeededEntropy::new(3))
+        spoof(fake, 7, &Resolved::nic(), &mut SeededEntropy::new(3))
     }
 
     #[test]
@@ -529,5 +534,144 @@ mod tests {
             restore(&mut fake, 7),
             Err(RestoreError::NoPermanent { .. })
         ));
+    }
+
+    mod modes {
+        use super::*;
+        use crate::core::assignee;
+        use crate::core::mode::{Mode, resolve};
+        use crate::core::oui::Oui;
+        use crate::core::popular::{self, Class};
+        use crate::core::registry;
+        use proptest::prelude::*;
+
+        fn run_mode(mode: &Mode, perm: Mac, seed: u64) -> Spoofed {
+            let mut link = nic(false);
+            link.permanent = Some(perm);
+            link.address = Some(perm);
+            let r = resolve(
+                mode,
+                Some(perm),
+                || Class::WifiLaptop,
+                registry::embedded,
+                popular::embedded,
+            );
+            let mut fake = FakeLinks::new(link);
+            spoof(&mut fake, 7, &r, &mut SeededEntropy::new(seed)).unwrap()
+        }
+
+        /// Assignees with more than one OUI, i.e. those vendor mode applies to.
+        fn multi() -> Vec<registry::Assignee<'static>> {
+            registry::embedded()
+                .assignees()
+                .filter(|a| a.ouis.len() > 1)
+                .collect()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            /// Over many assignees: vendor mode stays within the permanent OUI's normalized
+            /// assignee, and the result is universal unicast with a fresh NIC part.
+            #[test]
+            fn vendor_stays_within_the_assignee(pick in any::<prop::sample::Index>(),
+                                                which in any::<prop::sample::Index>(),
+                                                nicb in any::<[u8; 3]>(), seed in any::<u64>()) {
+                let all = multi();
+                let a = all[pick.index(all.len())];
+                let perm = a.ouis[which.index(a.ouis.len())].with_nic(nicb);
+                let s = run_mode(&Mode::Vendor, perm, seed);
+                prop_assert_eq!(s.mode.as_str(), "vendor");
+                let got = registry::embedded().lookup(Oui::of(s.after)).unwrap();
+                prop_assert_eq!(got.name, a.name);
+                prop_assert_eq!(assignee::key(got.name), assignee::key(a.name));
+                prop_assert!(Oui::of(s.after).is_universal_unicast());
+                prop_assert!(s.after.nic() != perm.nic());
+            }
+
+            #[test]
+            fn popular_stays_within_its_class(class in prop::sample::select(Class::ALL.to_vec()),
+                                              seed in any::<u64>()) {
+                let perm = Mac([0x00, 0x1b, 0x21, 1, 2, 3]);
+                let s = run_mode(&Mode::Popular(Some(class)), perm, seed);
+                prop_assert_eq!(s.mode, format!("popular:{class}"));
+                prop_assert!(popular::embedded().class(class).contains(&Oui::of(s.after)));
+            }
+
+            #[test]
+            fn random_is_local_unicast(seed in any::<u64>(), perm in any::<[u8; 6]>()) {
+                let perm = Mac(perm);
+                let s = run_mode(&Mode::Random, perm, seed);
+                prop_assert!(s.after.is_local() && !s.after.is_multicast());
+                prop_assert!(s.after.nic() != perm.nic());
+            }
+        }
+
+        #[test]
+        fn vendor_fallback_is_reported_and_keeps_the_oui() {
+            // Realtek has a single MA-L: nothing to choose from.
+            let perm = Mac([0x00, 0xe0, 0x4c, 1, 2, 3]);
+            let s = run_mode(&Mode::Vendor, perm, 1);
+            assert_eq!(s.mode, "nic");
+            assert!(s.fallback.unwrap().contains("only one OUI"));
+            assert_eq!(s.after.oui(), perm.oui());
+        }
+
+        /// Chi-square of the drawn OUIs over a whole class list, with the seeded generator
+        /// the tests use. Degrees of freedom k-1; for large k the 0.9999 quantile is about
+        /// k + 3.7 sqrt(2k) (Wilson-Hilferty is close to this normal approximation).
+        fn chi_square(list: &[Oui], draws: usize, rng: &mut dyn Entropy) -> (f64, f64) {
+            let mut counts = std::collections::HashMap::<Oui, u64>::new();
+            for _ in 0..draws {
+                *counts
+                    .entry(generate::pick(list, rng).unwrap())
+                    .or_default() += 1;
+            }
+            let k = list.len() as f64;
+            let expected = draws as f64 / k;
+            let chi: f64 = list
+                .iter()
+                .map(|o| {
+                    let n = *counts.get(o).unwrap_or(&0) as f64;
+                    (n - expected).powi(2) / expected
+                })
+                .sum();
+            (chi, (k - 1.0) + 3.7 * (2.0 * (k - 1.0)).sqrt())
+        }
+
+        #[test]
+        fn popular_draws_are_uniform_over_the_list_chi_square() {
+            for class in Class::ALL {
+                let list = popular::embedded().class(class);
+                let (chi, bound) = chi_square(list, list.len() * 50, &mut SeededEntropy::new(11));
+                assert!(chi < bound, "{class}: chi-square {chi:.0} >= {bound:.0}");
+            }
+        }
+
+        /// The statistic catches a biased picker: one that takes a byte modulo the length
+        /// (so early entries are drawn about twice as often).
+        #[test]
+        fn chi_square_detects_a_modulo_biased_pick() {
+            struct ByteModulo(SeededEntropy);
+            let list = popular::embedded().class(Class::WifiUsb);
+            assert!(list.len() > 512 && list.len() < 1024, "{}", list.len());
+            impl Entropy for ByteModulo {
+                fn fill(&mut self, buf: &mut [u8]) -> Result<(), generate::EntropyError> {
+                    // Only 10 random bits per draw: indices below 2^10 - len come up twice as
+                    // often.
+                    let mut b = [0u8; 2];
+                    self.0.fill(&mut b)?;
+                    let v = u16::from_le_bytes(b) as u32 & 0x3ff;
+                    buf.copy_from_slice(&v.to_le_bytes()[..buf.len()]);
+                    Ok(())
+                }
+            }
+            let (chi, bound) = chi_square(
+                list,
+                list.len() * 50,
+                &mut ByteModulo(SeededEntropy::new(11)),
+            );
+            assert!(chi > bound, "bias not detected: {chi:.0} < {bound:.0}");
+        }
     }
 }
