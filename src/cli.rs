@@ -61,39 +61,127 @@ pub struct Cli {
     pub udevadm: Option<PathBuf>,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub command: LazyCommand,
 }
+
+// Subcommand summaries, shared by the derive (which parses) and `lazy_subcommands` (which
+// builds the command line for parsing, with each subcommand's arguments deferred).
+const ABOUT_SPOOF: &str =
+    "Spoof the named interfaces now (or every Ethernet-type interface with --all)";
+const ABOUT_UDEV: &str =
+    "Entry point for the udev rule: spoof the interface in $INTERFACE on ACTION=add";
+const ABOUT_STATUS: &str =
+    "Show each interface's permanent and current address and whether it is spoofed";
+const ABOUT_RESTORE: &str = "Put the permanent address back";
+const ABOUT_DEMO: &str =
+    "Show spoofing on a throwaway veth pair in a private network namespace (needs root)";
+const ABOUT_MONITOR: &str =
+    "Detect Wi-Fi connections that fail because of MAC spoofing (live, or --replay a log)";
+const ABOUT_WIFI_GUARD: &str =
+    "While spoofing is on, keep NetworkManager from probing for saved hidden Wi-Fi networks";
+const ABOUT_NOTICES: &str =
+    "List the notices left for the user (pending and delivered), or deliver them";
+const ABOUT_BLOCKLIST: &str =
+    "Keep network drivers from loading until the spoofing decision (modprobe.d blocklist)";
+const ABOUT_UNBLOCK: &str =
+    "Record the spoofing decision, lift the blocklist, load network drivers, start NetworkManager";
+const ABOUT_OUI: &str =
+    "Show the organization an OUI or address is registered to (IEEE MA-L registry)";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Spoof the named interfaces now (or every Ethernet-type interface with --all)
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(about = ABOUT_SPOOF, after_help = EXIT_CODES_HELP)]
     Spoof(SpoofArgs),
-    /// Entry point for the udev rule: spoof the interface in $INTERFACE on ACTION=add
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(about = ABOUT_UDEV, after_help = EXIT_CODES_HELP)]
     Udev(UdevArgs),
-    /// Show each interface's permanent and current address and whether it is spoofed
+    #[command(about = ABOUT_STATUS)]
     Status(StatusArgs),
-    /// Put the permanent address back
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(about = ABOUT_RESTORE, after_help = EXIT_CODES_HELP)]
     Restore(Targets),
-    /// Show spoofing on a throwaway veth pair in a private network namespace (needs root)
+    #[command(about = ABOUT_DEMO)]
     Demo(DemoArgs),
-    /// Detect Wi-Fi connections that fail because of MAC spoofing (live, or --replay a log)
+    #[command(about = ABOUT_MONITOR)]
     Monitor(MonitorArgs),
-    /// While spoofing is on, keep NetworkManager from probing for saved hidden Wi-Fi networks
+    #[command(about = ABOUT_WIFI_GUARD)]
     WifiGuard(WifiGuardArgs),
-    /// List the notices left for the user (pending and delivered), or deliver them
+    #[command(about = ABOUT_NOTICES)]
     Notices(NoticesArgs),
-    /// Keep network drivers from loading until the spoofing decision (modprobe.d blocklist)
-    #[command(subcommand)]
+    #[command(about = ABOUT_BLOCKLIST, subcommand)]
     Blocklist(BlocklistCommand),
-    /// Record the spoofing decision, lift the blocklist, load network drivers, start NetworkManager
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(about = ABOUT_UNBLOCK, after_help = EXIT_CODES_HELP)]
     Unblock(UnblockArgs),
-    /// Show the organization an OUI or address is registered to (IEEE MA-L registry)
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(about = ABOUT_OUI, after_help = EXIT_CODES_HELP)]
     Oui(OuiArgs),
+}
+
+/// `Command` as the top-level parser sees it: every subcommand is declared with its summary,
+/// and its arguments are built only when it is the one being run. Building all of them up
+/// front was most of the one-shot start-up cost (benches/RESULTS.md). Whoever needs the whole
+/// tree (man page, completions) calls `clap::Command::build()` first.
+#[derive(Debug)]
+pub struct LazyCommand(pub Command);
+
+fn lazy_subcommands(cmd: clap::Command) -> clap::Command {
+    use clap::Command as C;
+    let exit = |c: C| c.after_help(EXIT_CODES_HELP);
+    cmd.subcommand(exit(C::new("spoof").about(ABOUT_SPOOF)).defer(SpoofArgs::augment_args))
+        .subcommand(exit(C::new("udev").about(ABOUT_UDEV)).defer(UdevArgs::augment_args))
+        .subcommand(
+            C::new("status")
+                .about(ABOUT_STATUS)
+                .defer(StatusArgs::augment_args),
+        )
+        .subcommand(exit(C::new("restore").about(ABOUT_RESTORE)).defer(Targets::augment_args))
+        .subcommand(
+            C::new("demo")
+                .about(ABOUT_DEMO)
+                .defer(DemoArgs::augment_args),
+        )
+        .subcommand(
+            C::new("monitor")
+                .about(ABOUT_MONITOR)
+                .defer(MonitorArgs::augment_args),
+        )
+        .subcommand(
+            C::new("wifi-guard")
+                .about(ABOUT_WIFI_GUARD)
+                .defer(WifiGuardArgs::augment_args),
+        )
+        .subcommand(
+            C::new("notices")
+                .about(ABOUT_NOTICES)
+                .defer(NoticesArgs::augment_args),
+        )
+        .subcommand(
+            C::new("blocklist")
+                .about(ABOUT_BLOCKLIST)
+                .subcommand_required(true)
+                .arg_required_else_help(true)
+                .defer(BlocklistCommand::augment_subcommands),
+        )
+        .subcommand(exit(C::new("unblock").about(ABOUT_UNBLOCK)).defer(UnblockArgs::augment_args))
+        .subcommand(exit(C::new("oui").about(ABOUT_OUI)).defer(OuiArgs::augment_args))
+}
+
+impl clap::FromArgMatches for LazyCommand {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Command::from_arg_matches(m).map(LazyCommand)
+    }
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(m)
+    }
+}
+
+impl Subcommand for LazyCommand {
+    fn augment_subcommands(cmd: clap::Command) -> clap::Command {
+        lazy_subcommands(cmd)
+    }
+    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+        lazy_subcommands(cmd)
+    }
+    fn has_subcommand(name: &str) -> bool {
+        Command::has_subcommand(name)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -304,5 +392,44 @@ mod tests {
     #[test]
     fn definitions_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// The lazily built command line, once built, is exactly what the derive describes.
+    #[test]
+    fn lazy_subcommands_match_the_derive() {
+        fn shape(c: &clap::Command) -> String {
+            let mut out = format!(
+                "{} about={:?} after={:?} req={} else_help={}\n",
+                c.get_name(),
+                c.get_about().map(|a| a.to_string()),
+                c.get_after_help().map(|a| a.to_string()),
+                c.is_subcommand_required_set(),
+                c.is_arg_required_else_help_set(),
+            );
+            for a in c.get_arguments() {
+                out.push_str(&format!("  {a:?}\n"));
+            }
+            // clap's own `help` subcommand copies the tree as it stood before deferred parts
+            // were built; `macspoof help SUB...` still resolves against the real tree.
+            for sub in c.get_subcommands().filter(|s| s.get_name() != "help") {
+                out.push_str(&shape(sub));
+            }
+            out
+        }
+        let mut lazy = lazy_subcommands(clap::Command::new("macspoof"));
+        let mut derived = Command::augment_subcommands(clap::Command::new("macspoof"));
+        lazy.build();
+        derived.build();
+        let (lazy, derived) = (shape(&lazy), shape(&derived));
+        for (l, d) in lazy.lines().zip(derived.lines()) {
+            assert_eq!(
+                l, d,
+                "first difference between the lazy and the derived command line"
+            );
+        }
+        assert_eq!(lazy.lines().count(), derived.lines().count());
+        for name in ["spoof", "udev", "blocklist", "oui"] {
+            assert!(LazyCommand::has_subcommand(name));
+        }
     }
 }

@@ -1,5 +1,5 @@
 use clap::Parser;
-use macspoof::cli::{Cli, Command};
+use macspoof::cli::{Cli, Command, LazyCommand};
 use macspoof::cmd;
 use macspoof::config::{Config, Paths};
 use macspoof::exit::Exit;
@@ -42,7 +42,8 @@ fn main() -> ExitCode {
     for w in &config.warnings {
         tracing::warn!("{w}");
     }
-    let exit: Exit = match &cli.command {
+    let LazyCommand(command) = &cli.command;
+    let exit: Exit = match command {
         Command::Spoof(args) => cmd::spoof::run(&config, args),
         Command::Udev(args) => {
             cmd::udev::run(&config, &cmd::udev::Event::from_env(), args.mode.as_ref())

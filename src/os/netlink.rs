@@ -43,7 +43,7 @@ impl Netlink {
         Ok(Netlink {
             socket,
             seq: 0,
-            buf: vec![0; RECV_BUF],
+            buf: Vec::with_capacity(RECV_BUF),
             perm_fallback: true,
         })
     }
@@ -80,7 +80,10 @@ impl Netlink {
 
         let mut replies = Vec::new();
         loop {
-            let n = self.socket.recv(&mut &mut self.buf[..], 0).map_err(io)?;
+            // Received into spare capacity: only the pages the kernel writes get touched.
+            self.buf.clear();
+            self.socket.recv(&mut self.buf, 0).map_err(io)?;
+            let n = self.buf.len();
             let mut off = 0;
             while off < n {
                 let data = &self.buf[off..n];
