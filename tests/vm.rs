@@ -142,6 +142,19 @@ const SCENARIOS: &[Scenario] = &[
         check: check_wifi_hidden_off,
     },
     Scenario {
+        name: "wifi-hidden-startup",
+        what: "Wi-Fi, spoofing on, the radio present when NetworkManager starts: no probe for the saved hidden network",
+        cmdline: "",
+        cold: &[],
+        hotplug: None,
+        needs: &[
+            Needs::Subcommand("unblock"),
+            Needs::Subcommand("wifi-guard"),
+            Needs::Subcommand("notices"),
+        ],
+        check: check_wifi_hidden,
+    },
+    Scenario {
         name: "wifi-macacl",
         what: "Wi-Fi: the access point accepts only the permanent address; a mac-related-failure notice",
         cmdline: "",
