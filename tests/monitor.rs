@@ -44,6 +44,60 @@ fn replay_prints_one_verdict_per_capture() {
     }
 }
 
+/// Recorded by the VM scenarios `wifi-macacl` and `wifi-wrongkey` (docs/vm-tests.md):
+/// NetworkManager's and wpa_supplicant's lines of a whole boot, `journalctl -o json` as the guest
+/// wrote them. One Wi-Fi attempt each; the rest of the boot (loopback) is no failure.
+const VM_RECORDINGS: [(&str, &str); 2] = [
+    ("vm-macacl.json", "mac-related"),
+    ("vm-wrongkey.json", "wrong-key"),
+];
+
+#[test]
+fn replay_of_the_vm_recordings() {
+    let t = tempfile::tempdir().unwrap();
+    for (file, verdict) in VM_RECORDINGS {
+        let json = replay(t.path(), file, true);
+        let all: Vec<serde_json::Value> = json
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let wifi: Vec<_> = all.iter().filter(|v| v["device"] == "wlan1").collect();
+        assert_eq!(wifi.len(), 1, "{file}: {json}");
+        assert_eq!(wifi[0]["verdict"], verdict, "{file}: {json}");
+        assert_eq!(wifi[0]["connection"], "e2e-wifi", "{file}");
+        assert_eq!(wifi[0]["ssid"], "macspoof-e2e", "{file}");
+        let others: Vec<_> = all.iter().filter(|v| v["device"] != "wlan1").collect();
+        assert!(
+            others.iter().all(|v| v["verdict"] == "success"),
+            "{file}: {others:?}"
+        );
+        let text = replay(t.path(), file, false);
+        let line = text.lines().find(|l| l.starts_with("wlan1 ")).unwrap();
+        assert!(line.contains(&format!(": {verdict} (")), "{file}: {line}");
+    }
+}
+
+#[test]
+fn live_on_the_vm_recordings_notices_only_the_mac_filter() {
+    for (file, verdict) in VM_RECORDINGS {
+        let t = tempfile::tempdir().unwrap();
+        let j = fake_journalctl(t.path(), &[file]);
+        macspoof(t.path())
+            .env("MACSPOOF_JOURNALCTL", &j)
+            .arg("monitor")
+            .assert()
+            .code(4);
+        let n = notices(t.path());
+        if verdict == "mac-related" {
+            assert_eq!(n.len(), 1, "{file}: {n:#?}");
+            assert_eq!(n[0]["kind"], "mac-related-failure");
+            assert_eq!(n[0]["interface"], "wlan1");
+        } else {
+            assert!(n.is_empty(), "{file}: {n:#?}");
+        }
+    }
+}
+
 #[test]
 fn replay_from_stdin_and_missing_file() {
     let t = tempfile::tempdir().unwrap();

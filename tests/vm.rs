@@ -115,6 +115,63 @@ const SCENARIOS: &[Scenario] = &[
         needs: &[Needs::Nothing],
         check: check_wifi,
     },
+    Scenario {
+        name: "wifi-hidden",
+        what: "Wi-Fi, spoofing on: a saved hidden network is never probed for by name; its settings stay on disk",
+        cmdline: "",
+        cold: &[],
+        hotplug: None,
+        needs: &[
+            Needs::Subcommand("unblock"),
+            Needs::Subcommand("wifi-guard"),
+            Needs::Subcommand("notices"),
+        ],
+        check: check_wifi_hidden,
+    },
+    Scenario {
+        name: "wifi-hidden-off",
+        what: "Wi-Fi, spoofing off: the same steps do probe for the saved hidden network by name",
+        cmdline: "",
+        cold: &[],
+        hotplug: None,
+        needs: &[
+            Needs::Subcommand("unblock"),
+            Needs::Subcommand("wifi-guard"),
+            Needs::Subcommand("notices"),
+        ],
+        check: check_wifi_hidden_off,
+    },
+    Scenario {
+        name: "wifi-hidden-startup",
+        what: "Wi-Fi, spoofing on, the radio present when NetworkManager starts: no probe for the saved hidden network",
+        cmdline: "",
+        cold: &[],
+        hotplug: None,
+        needs: &[
+            Needs::Subcommand("unblock"),
+            Needs::Subcommand("wifi-guard"),
+            Needs::Subcommand("notices"),
+        ],
+        check: check_wifi_hidden,
+    },
+    Scenario {
+        name: "wifi-macacl",
+        what: "Wi-Fi: the access point accepts only the permanent address; a mac-related-failure notice",
+        cmdline: "",
+        cold: &[],
+        hotplug: None,
+        needs: &[Needs::Subcommand("monitor"), Needs::Subcommand("notices")],
+        check: check_wifi_macacl,
+    },
+    Scenario {
+        name: "wifi-wrongkey",
+        what: "Wi-Fi: wrong passphrase; the monitor says wrong-key and records no notice",
+        cmdline: "",
+        cold: &[],
+        hotplug: None,
+        needs: &[Needs::Subcommand("monitor"), Needs::Subcommand("notices")],
+        check: check_wifi_wrongkey,
+    },
 ];
 
 /// One finished boot, for the checks.
@@ -483,6 +540,272 @@ fn check_wifi(r: &Run) -> Vec<String> {
             }
         }
         Err(e) => out.push(format!("hwsim0 capture: {e}")),
+    }
+    out
+}
+
+/// The saved hidden profile of the wifi-hidden scenarios (tests/vm/guest/macspoof-e2e).
+const HIDDEN_SSID: &str = "macspoof-e2e-hidden-home";
+const HIDDEN_PSK: &str = "macspoof-e2e-hidden-secret";
+const HIDDEN_UUID: &str = "0f6d3c52-8e0b-4f1e-9a57-3b2f6c1de7a4";
+
+/// Addresses that must never be on the air in a Wi-Fi scenario: both radios' permanent ones,
+/// and any other permanent address `status` knows.
+fn wifi_secrets(status: &[facts::Iface]) -> Vec<Mac> {
+    let mut secrets: Vec<Mac> = HWSIM.to_vec();
+    for p in status.iter().filter_map(|i| i.permanent) {
+        if !secrets.contains(&p) {
+            secrets.push(p);
+        }
+    }
+    secrets
+}
+
+/// `enabled=... active=...` of a macspoof unit, as the guest saw it at the end.
+fn unit_state(r: &Run, unit: &str) -> (String, String) {
+    let text = r.facts.text("macspoof-units.txt").unwrap_or_default();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{unit} ")))
+        .unwrap_or("");
+    let field = |k: &str| {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(k))
+            .unwrap_or("?")
+            .to_string()
+    };
+    (field("enabled="), field("active="))
+}
+
+/// The unit is enabled by the package and, at the end of the scenario, running or not.
+fn expect_unit(r: &Run, unit: &str, running: bool, out: &mut Vec<String>) {
+    let (enabled, active) = unit_state(r, unit);
+    if enabled != "enabled" {
+        out.push(format!("{unit} is not enabled by the package: {enabled}"));
+    }
+    let want = if running { "active" } else { "inactive" };
+    if active != want {
+        out.push(format!("{unit} is {active}, expected {want}"));
+    }
+}
+
+/// Kinds of the notices `macspoof notices --json` listed in the guest.
+fn listed_notices(r: &Run, out: &mut Vec<String>) -> Vec<serde_json::Value> {
+    let text = r.facts.text("notices.json").unwrap_or_default();
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v) => v["notices"].as_array().cloned().unwrap_or_default(),
+        Err(e) => {
+            out.push(format!("macspoof notices --json: {e}: {text:.300}"));
+            vec![]
+        }
+    }
+}
+
+fn count_kind(notices: &[serde_json::Value], kind: &str) -> usize {
+    notices.iter().filter(|n| n["kind"] == kind).count()
+}
+
+/// The connection-failure monitor's verdicts, from its own journal entries.
+fn monitor_verdicts(r: &Run) -> Vec<String> {
+    r.facts
+        .journal()
+        .iter()
+        .filter(|e| e.fields["_SYSTEMD_UNIT"] == "macspoof-monitor.service")
+        .filter_map(|e| e.fields["MACSPOOF_VERDICT"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// `key:value` lines of `nmcli -t -f ...`.
+fn nmcli_field(text: &str, key: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .map(|v| v.replace("\\:", ":"))
+}
+
+fn check_wifi_hidden(r: &Run) -> Vec<String> {
+    check_hidden(r, true)
+}
+
+fn check_wifi_hidden_off(r: &Run) -> Vec<String> {
+    check_hidden(r, false)
+}
+
+/// Spoofing on: no probe request names the saved hidden SSID, the guard masked the profile in
+/// NetworkManager's memory only. Off: the same steps do send such probe requests (the check can
+/// fail). Both: the keyfile on disk is byte for byte what was saved, secret included.
+fn check_hidden(r: &Run, spoofing: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let status = r.status_or(&mut out);
+    match pcap::read(&r.facts.dir.join("hwsim0.pcap")) {
+        Ok(p) => {
+            let ssids: Vec<&[u8]> = p
+                .frames
+                .iter()
+                .filter_map(|f| pcap::probe_request_ssid(&f.data))
+                .collect();
+            let named = ssids
+                .iter()
+                .filter(|s| **s == HIDDEN_SSID.as_bytes())
+                .count();
+            say!(
+                "hwsim0: {} frames, {} probe requests, {named} for {HIDDEN_SSID}",
+                p.frames.len(),
+                ssids.len()
+            );
+            if ssids.is_empty() {
+                out.push(format!(
+                    "no probe request among {} frames on hwsim0: scans were not captured",
+                    p.frames.len()
+                ));
+            }
+            if spoofing && named > 0 {
+                out.push(format!(
+                    "{named} of {} probe requests on hwsim0 name the saved hidden network {HIDDEN_SSID}",
+                    ssids.len()
+                ));
+            }
+            if !spoofing && named == 0 {
+                out.push(format!(
+                    "spoofing off, yet none of {} probe requests names {HIDDEN_SSID}: the probe check could not fail here",
+                    ssids.len()
+                ));
+            }
+            if spoofing {
+                out.extend(pcap::leaks("hwsim0", &p, &wifi_secrets(&status), 5));
+            }
+        }
+        Err(e) => out.push(format!("hwsim0 capture: {e}")),
+    }
+    // The user's saved settings on disk: untouched, hidden=true and the secret included.
+    match (
+        r.facts.text("hidden-keyfile-before"),
+        r.facts.text("hidden-keyfile-after"),
+    ) {
+        (Some(before), Some(after)) => {
+            if before != after {
+                out.push(format!(
+                    "the saved keyfile changed on disk:\n--- before\n{before}--- after\n{after}"
+                ));
+            }
+            for line in ["hidden=true".to_string(), format!("psk={HIDDEN_PSK}")] {
+                if !after.lines().any(|l| l.trim() == line) {
+                    out.push(format!("the keyfile on disk lacks {line:?}"));
+                }
+            }
+        }
+        _ => out.push("no copy of the hidden profile's keyfile before and after".into()),
+    }
+    // NetworkManager's live copy: hidden only when spoofing is off, the secret kept either way.
+    let mem = r.facts.text("nm-hidden-memory.txt").unwrap_or_default();
+    let hidden = nmcli_field(&mem, "802-11-wireless.hidden");
+    let want = if spoofing { "no" } else { "yes" };
+    if hidden.as_deref() != Some(want) {
+        out.push(format!(
+            "NetworkManager's copy has hidden={hidden:?}, expected {want}: {mem:.300}"
+        ));
+    }
+    if nmcli_field(&mem, "802-11-wireless-security.psk").as_deref() != Some(HIDDEN_PSK) {
+        out.push("NetworkManager lost the profile's passphrase".into());
+    }
+    // Both start with NetworkManager after the decision; with spoofing off both exit at once.
+    expect_unit(r, "macspoof-wifi-guard.service", spoofing, &mut out);
+    expect_unit(r, "macspoof-monitor.service", spoofing, &mut out);
+    let guard: serde_json::Value = r
+        .facts
+        .text("run-macspoof/wifi-guard.json")
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let masked = guard["masked"][HIDDEN_UUID]["ssid"] == HIDDEN_SSID;
+    if masked != spoofing {
+        out.push(format!(
+            "wifi-guard state: masked={masked} with spoofing {}: {guard}",
+            if spoofing { "on" } else { "off" }
+        ));
+    }
+    let notices = listed_notices(r, &mut out);
+    let told = count_kind(&notices, "hidden-networks-manual");
+    if told != usize::from(spoofing) {
+        out.push(format!(
+            "{told} hidden-networks-manual notices, expected {}",
+            usize::from(spoofing)
+        ));
+    }
+    out
+}
+
+/// A failed activation, the monitor running and judging it, no permanent address on the air.
+fn failed_attempt(r: &Run, out: &mut Vec<String>) -> Vec<String> {
+    let status = r.status_or(out);
+    if r.facts.rc("nm-wifi-up.txt") == Some(0) {
+        out.push(format!(
+            "NetworkManager connected, the attempt was meant to fail: {}",
+            r.facts.trimmed("nm-wifi-up.txt")
+        ));
+    }
+    if r.facts.text("nm-wifi-up.txt").is_none() {
+        out.push("NetworkManager never tried to connect".into());
+    }
+    match status.iter().find(|i| i.name == "wlan1") {
+        Some(i) if i.spoofed == Some(true) => {}
+        other => out.push(format!("wlan1 is not spoofed: {other:?}")),
+    }
+    match pcap::read(&r.facts.dir.join("hwsim0.pcap")) {
+        Ok(p) => out.extend(pcap::leaks("hwsim0", &p, &wifi_secrets(&status), 5)),
+        Err(e) => out.push(format!("hwsim0 capture: {e}")),
+    }
+    expect_unit(r, "macspoof-monitor.service", true, out);
+    let verdicts = monitor_verdicts(r);
+    say!("monitor verdicts: {verdicts:?}");
+    if verdicts.is_empty() {
+        out.push("the monitor logged no verdict: it did not follow the attempt".into());
+    }
+    verdicts
+}
+
+fn check_wifi_macacl(r: &Run) -> Vec<String> {
+    let mut out = Vec::new();
+    let verdicts = failed_attempt(r, &mut out);
+    if !verdicts.iter().any(|v| v == "mac-related") {
+        out.push(format!("no mac-related verdict: {verdicts:?}"));
+    }
+    // The access point's list lets in the station's permanent address and nothing else.
+    let conf = r.facts.text("hostapd.conf").unwrap_or_default();
+    let accept = r.facts.trimmed("hostapd.accept");
+    if !conf.lines().any(|l| l == "macaddr_acl=1") || Mac::parse(&accept) != Some(HWSIM[1]) {
+        out.push(format!(
+            "hostapd is not filtering for {}: accept list {accept:?}",
+            HWSIM[1]
+        ));
+    }
+    let notices = listed_notices(r, &mut out);
+    let mac: Vec<_> = notices
+        .iter()
+        .filter(|n| n["kind"] == "mac-related-failure")
+        .collect();
+    match mac.as_slice() {
+        [n] if n["interface"] == "wlan1" => {}
+        _ => out.push(format!(
+            "expected one mac-related-failure notice for wlan1, got: {notices:?}"
+        )),
+    }
+    out
+}
+
+fn check_wifi_wrongkey(r: &Run) -> Vec<String> {
+    let mut out = Vec::new();
+    let verdicts = failed_attempt(r, &mut out);
+    if !verdicts.iter().any(|v| v == "wrong-key") {
+        out.push(format!("no wrong-key verdict: {verdicts:?}"));
+    }
+    if verdicts.iter().any(|v| v == "mac-related") {
+        out.push(format!("a wrong key was judged mac-related: {verdicts:?}"));
+    }
+    let notices = listed_notices(r, &mut out);
+    let n = count_kind(&notices, "mac-related-failure");
+    if n > 0 {
+        out.push(format!(
+            "{n} mac-related-failure notices for a wrong passphrase: {notices:?}"
+        ));
     }
     out
 }

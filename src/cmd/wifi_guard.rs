@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// What the guard did this boot (under the run directory), also read by `status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +147,36 @@ pub fn guard_all<S: Store>(store: &S, state: &mut GuardState) -> Result<usize, S
     Ok(changed)
 }
 
+/// How long the first pass keeps retrying while NetworkManager is not ready, and how often.
+pub const FIRST_PASS_PATIENCE: Duration = Duration::from_secs(30);
+const FIRST_PASS_RETRY: Duration = Duration::from_millis(100);
+
+/// The first full pass, retried while it fails for up to `patience`. NetworkManager takes its
+/// D-Bus name before it exports its settings, and starts scanning (with the hidden SSIDs) within
+/// a second or two: failing and waiting for systemd's restart (RestartSec=2) let those scans out
+/// in the VM (scenario wifi-hidden-startup), so the guard keeps asking instead.
+pub fn first_pass<S: Store>(
+    store: &S,
+    state: &mut GuardState,
+    patience: Duration,
+    mut pause: impl FnMut(Duration),
+) -> Result<usize, String> {
+    let start = Instant::now();
+    let mut waited = Duration::ZERO;
+    loop {
+        match guard_all(store, state) {
+            Ok(n) => return Ok(n),
+            // Both clocks: the real one for the service, the slept time for tests.
+            Err(e) if waited < patience && start.elapsed() < patience => {
+                tracing::debug!("NetworkManager not ready yet: {e}");
+                pause(FIRST_PASS_RETRY);
+                waited += FIRST_PASS_RETRY;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn log_masked(p: &WifiProfile) {
     tracing::info!(
         profile = p.id.as_deref().unwrap_or("-"),
@@ -223,7 +254,7 @@ pub fn run(config: &Config, args: &WifiGuardArgs) -> Exit {
         }
     };
     let mut state = load_state(run_dir);
-    if let Err(e) = guard_all(&nm, &mut state) {
+    if let Err(e) = first_pass(&nm, &mut state, FIRST_PASS_PATIENCE, std::thread::sleep) {
         eprintln!("macspoof: {e}");
         return Exit::Failed;
     }

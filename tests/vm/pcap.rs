@@ -193,6 +193,28 @@ pub fn wifi_addresses(frame: &[u8]) -> Vec<Mac> {
     offsets.into_iter().filter_map(at).collect()
 }
 
+/// The SSID element of an 802.11 probe request behind a radiotap header: `Some(ssid)` (empty for
+/// the wildcard), `None` for any other frame or a probe request without one.
+pub fn probe_request_ssid(frame: &[u8]) -> Option<&[u8]> {
+    let rt = frame
+        .get(2..4)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)?;
+    let h = frame.get(rt..)?;
+    // Management frame (type 0), subtype 4; the body follows the 24-byte header.
+    if *h.first()? != 0x40 {
+        return None;
+    }
+    let mut ies = h.get(24..)?;
+    while let [id, len, rest @ ..] = ies {
+        let value = rest.get(..*len as usize)?;
+        if *id == 0 {
+            return Some(value);
+        }
+        ies = &rest[*len as usize..];
+    }
+    None
+}
+
 /// Describes every frame of the capture that carries one of `secrets` in any form (at most
 /// `limit` lines, then a count).
 pub fn leaks(name: &str, pcap: &Pcap, secrets: &[Mac], limit: usize) -> Vec<String> {
@@ -363,6 +385,44 @@ pub mod tests {
         assert!(find(LINKTYPE_IEEE802_11_RADIOTAP, &[0, 0], &hwsim).is_empty());
         // And nothing when the permanent address is absent.
         assert!(find(1, &eth(BCAST, SPOOF, &arp[..8]), &PERM).is_empty());
+    }
+
+    /// A probe request (8-byte radiotap header) from `src` with these information elements.
+    pub fn probe_request(src: Mac, ies: &[(u8, &[u8])]) -> Vec<u8> {
+        let mut f = vec![0, 0, 8, 0, 0, 0, 0, 0, 0x40, 0, 0, 0];
+        for m in [BCAST, src, BCAST] {
+            f.extend_from_slice(&m.0);
+        }
+        f.extend_from_slice(&[0x10, 0]);
+        for (id, v) in ies {
+            f.push(*id);
+            f.push(v.len() as u8);
+            f.extend_from_slice(v);
+        }
+        f
+    }
+
+    #[test]
+    fn reads_the_ssid_of_probe_requests_only() {
+        let rates: &[u8] = &[0x82, 0x84, 0x8b, 0x96];
+        let named = probe_request(SPOOF, &[(0, b"home-net"), (1, rates)]);
+        assert_eq!(probe_request_ssid(&named), Some(&b"home-net"[..]));
+        // The wildcard SSID is empty; the element need not come first.
+        let wildcard = probe_request(SPOOF, &[(1, rates), (0, b"")]);
+        assert_eq!(probe_request_ssid(&wildcard), Some(&b""[..]));
+        assert_eq!(
+            probe_request_ssid(&probe_request(SPOOF, &[(1, rates)])),
+            None
+        );
+        // A beacon (subtype 8) carries an SSID too, but is not a probe request.
+        let mut beacon = named.clone();
+        beacon[8] = 0x80;
+        assert_eq!(probe_request_ssid(&beacon), None);
+        // Truncated elements and headers give nothing rather than a panic.
+        assert_eq!(probe_request_ssid(&named[..named.len() - 9]), None);
+        for n in 0..30 {
+            assert_eq!(probe_request_ssid(&named[..n]), None, "{n} bytes");
+        }
     }
 
     #[test]

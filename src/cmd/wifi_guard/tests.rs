@@ -21,12 +21,22 @@ struct Conn {
 struct FakeNm {
     conns: RefCell<HashMap<String, Conn>>,
     calls: RefCell<Vec<(String, u32)>>,
+    /// `list` fails this many more times (NM has its D-Bus name but no Settings object yet).
+    not_ready: RefCell<usize>,
 }
 
 impl Store for FakeNm {
     type V = OwnedValue;
     type E = String;
     fn list(&self) -> Result<Vec<String>, String> {
+        let mut not_ready = self.not_ready.borrow_mut();
+        if *not_ready > 0 {
+            *not_ready -= 1;
+            return Err(
+                "Object does not exist at path /org/freedesktop/NetworkManager/Settings".into(),
+            );
+        }
+        drop(not_ready);
         let mut v: Vec<String> = self.conns.borrow().keys().cloned().collect();
         v.sort();
         Ok(v)
@@ -242,4 +252,32 @@ fn settings_dict_has_nms_dbus_signature_and_survives_the_wire() {
     let bytes = zvariant::to_bytes(ctxt, &s).unwrap();
     let (back, _): (S, _) = bytes.deserialize().unwrap();
     assert_eq!(back, s);
+}
+
+#[test]
+fn first_pass_waits_for_networkmanager_to_export_its_settings() {
+    let nm = fake(&[("/c/1", profile("home", "802-11-wireless", Some(true)))]);
+    *nm.not_ready.borrow_mut() = 12;
+    let mut state = GuardState::default();
+    let mut slept = Vec::new();
+    let n = first_pass(&nm, &mut state, FIRST_PASS_PATIENCE, |d| slept.push(d)).unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(slept.len(), 12, "one short pause per failed try");
+    assert!(slept.iter().all(|d| *d < Duration::from_secs(1)));
+    assert!(state.masked.contains_key("uuid-home"));
+}
+
+#[test]
+fn first_pass_gives_up_after_its_patience() {
+    let nm = fake(&[("/c/1", profile("home", "802-11-wireless", Some(true)))]);
+    *nm.not_ready.borrow_mut() = usize::MAX;
+    let mut state = GuardState::default();
+    let mut slept = Duration::ZERO;
+    let e = first_pass(&nm, &mut state, Duration::from_secs(2), |d| slept += d).unwrap_err();
+    assert!(e.contains("Settings"), "{e}");
+    assert!(
+        slept >= Duration::from_secs(2) && slept < Duration::from_secs(3),
+        "{slept:?}"
+    );
+    assert!(state.masked.is_empty());
 }
