@@ -7,8 +7,7 @@ cd "$(dirname "$0")/.."
 root=$(tests/kernel-tree/fetch)
 version=$(ls "$root/lib/modules" | sort | tail -1)
 kdir=$root/lib/modules/$version
-cargo build --release --locked -q
-bin=$PWD/target/release/macspoof
+bin=$(./scripts/build-release)
 
 # A hard-linked copy without modules.dep and modules.order, for the walk fallback.
 walk=$(mktemp -d "${root%/root}/.bench.XXXXXX")

@@ -26,7 +26,8 @@ step "build the package"
 deb=$(./scripts/build-deb 2>"$logs/build-deb.log" | tail -n1) || { cat "$logs/build-deb.log" >&2; fail "scripts/build-deb"; }
 [ -f "$deb" ] || fail "scripts/build-deb printed no .deb path: $deb"
 case $deb in */target/debian/macspoof_*.deb) ;; *) fail "unexpected .deb path $deb" ;; esac
-bin=target/release/macspoof
+# The binary in the package (build-deb packages what build-release builds; this rebuilds nothing).
+bin=$(./scripts/build-release)
 
 # ---------------------------------------------------------------------------------------------
 step "lintian"
