@@ -98,6 +98,58 @@ fn live_on_the_vm_recordings_notices_only_the_mac_filter() {
     }
 }
 
+/// Recorded by the VM scenarios `wifi-sae-wrongkey`, `wifi-out-of-range` and `wifi-deauth`
+/// (docs/vm-tests.md), like `VM_RECORDINGS`: failures the monitor must never blame on the MAC
+/// address. Each with wlan1's verdicts in order and a word of the first non-success reason.
+const VM_QUIET_RECORDINGS: [(&str, &[&str], &str); 1] = [(
+    "vm-sae-wrongkey.json",
+    &["unknown"],
+    "SAE authentication refused",
+)];
+
+#[test]
+fn replay_of_the_vm_recordings_that_must_stay_quiet() {
+    let t = tempfile::tempdir().unwrap();
+    for (file, verdicts, why) in VM_QUIET_RECORDINGS {
+        let json = replay(t.path(), file, true);
+        let all: Vec<serde_json::Value> = json
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let wifi: Vec<_> = all.iter().filter(|v| v["device"] == "wlan1").collect();
+        let got: Vec<_> = wifi
+            .iter()
+            .map(|v| v["verdict"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, verdicts, "{file}: {json}");
+        assert!(wifi.iter().all(|v| v["connection"] == "e2e-wifi"), "{file}");
+        let failed = wifi.iter().find(|v| v["verdict"] != "success");
+        if let Some(v) = failed {
+            assert!(v["why"].as_str().unwrap().contains(why), "{file}: {v}");
+        }
+        let others: Vec<_> = all.iter().filter(|v| v["device"] != "wlan1").collect();
+        assert!(
+            others.iter().all(|v| v["verdict"] == "success"),
+            "{file}: {others:?}"
+        );
+    }
+}
+
+#[test]
+fn live_on_the_vm_recordings_that_must_stay_quiet_gives_no_notice() {
+    for (file, _, _) in VM_QUIET_RECORDINGS {
+        let t = tempfile::tempdir().unwrap();
+        let j = fake_journalctl(t.path(), &[file]);
+        macspoof(t.path())
+            .env("MACSPOOF_JOURNALCTL", &j)
+            .arg("monitor")
+            .assert()
+            .code(4);
+        let n = notices(t.path());
+        assert!(n.is_empty(), "{file}: {n:#?}");
+    }
+}
+
 #[test]
 fn replay_from_stdin_and_missing_file() {
     let t = tempfile::tempdir().unwrap();
