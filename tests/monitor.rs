@@ -101,11 +101,14 @@ fn live_on_the_vm_recordings_notices_only_the_mac_filter() {
 /// Recorded by the VM scenarios `wifi-sae-wrongkey`, `wifi-out-of-range` and `wifi-deauth`
 /// (docs/vm-tests.md), like `VM_RECORDINGS`: failures the monitor must never blame on the MAC
 /// address. Each with wlan1's verdicts in order and a word of the first non-success reason.
-const VM_QUIET_RECORDINGS: [(&str, &[&str], &str); 1] = [(
-    "vm-sae-wrongkey.json",
-    &["unknown"],
-    "SAE authentication refused",
-)];
+const VM_QUIET_RECORDINGS: [(&str, &[&str], &str); 2] = [
+    (
+        "vm-sae-wrongkey.json",
+        &["unknown"],
+        "SAE authentication refused",
+    ),
+    ("vm-out-of-range.json", &["unknown"], "not attributable"),
+];
 
 #[test]
 fn replay_of_the_vm_recordings_that_must_stay_quiet() {
