@@ -172,6 +172,33 @@ const SCENARIOS: &[Scenario] = &[
         needs: &[Needs::Subcommand("monitor"), Needs::Subcommand("notices")],
         check: check_wifi_wrongkey,
     },
+    Scenario {
+        name: "wifi-sae-wrongkey",
+        what: "Wi-Fi: WPA3-SAE access point, wrong password; never judged mac-related, no notice",
+        cmdline: "",
+        cold: &[],
+        hotplug: None,
+        needs: &[Needs::Subcommand("monitor"), Needs::Subcommand("notices")],
+        check: check_wifi_sae_wrongkey,
+    },
+    Scenario {
+        name: "wifi-out-of-range",
+        what: "Wi-Fi: the access point is gone when the station tries; never judged mac-related, no notice",
+        cmdline: "",
+        cold: &[],
+        hotplug: None,
+        needs: &[Needs::Subcommand("monitor"), Needs::Subcommand("notices")],
+        check: check_wifi_out_of_range,
+    },
+    Scenario {
+        name: "wifi-deauth",
+        what: "Wi-Fi: connected, then deauthenticated by the access point three times; no notice",
+        cmdline: "",
+        cold: &[],
+        hotplug: None,
+        needs: &[Needs::Subcommand("monitor"), Needs::Subcommand("notices")],
+        check: check_wifi_deauth,
+    },
 ];
 
 /// One finished boot, for the checks.
@@ -807,6 +834,87 @@ fn check_wifi_wrongkey(r: &Run) -> Vec<String> {
             "{n} mac-related-failure notices for a wrong passphrase: {notices:?}"
         ));
     }
+    out
+}
+
+/// Failures when any verdict is mac-related or any mac-related-failure notice was recorded.
+fn never_mac_related(r: &Run, what: &str, verdicts: &[String], out: &mut Vec<String>) {
+    if verdicts.iter().any(|v| v == "mac-related") {
+        out.push(format!("{what} was judged mac-related: {verdicts:?}"));
+    }
+    let notices = listed_notices(r, out);
+    let n = count_kind(&notices, "mac-related-failure");
+    if n > 0 {
+        out.push(format!(
+            "{n} mac-related-failure notices for {what}: {notices:?}"
+        ));
+    }
+}
+
+fn check_wifi_sae_wrongkey(r: &Run) -> Vec<String> {
+    let mut out = Vec::new();
+    let conf = r.facts.text("hostapd.conf").unwrap_or_default();
+    if !conf.lines().any(|l| l == "wpa_key_mgmt=SAE") {
+        out.push("hostapd was not set up for SAE".into());
+    }
+    let verdicts = failed_attempt(r, &mut out);
+    never_mac_related(r, "a wrong SAE password", &verdicts, &mut out);
+    out
+}
+
+fn check_wifi_out_of_range(r: &Run) -> Vec<String> {
+    let mut out = Vec::new();
+    if r.facts.text("ap-gone-uptime").is_none() {
+        out.push("the access point was never taken away".into());
+    }
+    let verdicts = failed_attempt(r, &mut out);
+    never_mac_related(r, "an access point out of range", &verdicts, &mut out);
+    out
+}
+
+fn check_wifi_deauth(r: &Run) -> Vec<String> {
+    let mut out = Vec::new();
+    if r.facts.rc("nm-wifi-up.txt") != Some(0) {
+        out.push(format!(
+            "the station never connected: {}",
+            r.facts.trimmed("nm-wifi-up.txt")
+        ));
+    }
+    let sent = r.facts.text("deauth.txt").unwrap_or_default();
+    let ok = sent.lines().filter(|l| l.trim() == "OK").count();
+    if ok != 3 {
+        out.push(format!(
+            "hostapd_cli sent {ok} deauthentications, not 3: {sent}"
+        ));
+    }
+    // The station saw them: wpa_supplicant reports each disconnection the AP caused.
+    let seen = r
+        .facts
+        .journal()
+        .iter()
+        .filter(|e| e.identifier == "wpa_supplicant")
+        .filter(|e| e.message.contains("CTRL-EVENT-DISCONNECTED"))
+        .filter(|e| !e.message.contains("locally_generated=1"))
+        .count();
+    if seen < 3 {
+        out.push(format!(
+            "wpa_supplicant logged {seen} disconnections by the access point, expected 3"
+        ));
+    }
+    let status = r.status_or(&mut out);
+    match pcap::read(&r.facts.dir.join("hwsim0.pcap")) {
+        Ok(p) => out.extend(pcap::leaks("hwsim0", &p, &wifi_secrets(&status), 5)),
+        Err(e) => out.push(format!("hwsim0 capture: {e}")),
+    }
+    expect_unit(r, "macspoof-monitor.service", true, &mut out);
+    let verdicts = monitor_verdicts(r);
+    say!("monitor verdicts: {verdicts:?}");
+    if !verdicts.iter().any(|v| v == "success") {
+        out.push(format!(
+            "the monitor saw no successful activation: {verdicts:?}"
+        ));
+    }
+    never_mac_related(r, "a deauthentication", &verdicts, &mut out);
     out
 }
 

@@ -6,7 +6,8 @@
 //! key problem (4-way handshake failure, `WRONG_KEY`, NM asking for a new key, psk or SAE
 //! password mismatch, an SAE exchange the AP refused after the commit) wins over every sign of a
 //! MAC block. Only a rejection by the access point (authentication or association refused), or
-//! NM's association timeout while wpa_supplicant never got past authenticating/associating, is
+//! NM's association timeout while wpa_supplicant is still authenticating/associating or has
+//! found the AP again after a failed try (a silent refusal), is
 //! called `mac-related`. Everything else that fails is `unknown`.
 
 use serde::Serialize;
@@ -443,6 +444,8 @@ struct Activation {
     reached_assoc: bool,
     /// Current supplicant state, `4way_handshake` disconnects mean a wrong key.
     sup_state: Option<String>,
+    /// Times wpa_supplicant started authenticating/associating (from another state).
+    attempts: u32,
     wrong_key: Option<String>,
     /// An AP refusal that a MAC filter causes (with the reason for the report).
     mac_reject: Option<String>,
@@ -462,6 +465,7 @@ impl Activation {
             reached_auth: false,
             reached_assoc: false,
             sup_state: None,
+            attempts: 0,
             wrong_key: None,
             mac_reject: None,
             ambiguous_reject: false,
@@ -496,6 +500,11 @@ impl Activation {
 /// later, unsupported group, anti-clogging token, bad PMKID, unknown password identifier).
 fn status_unrelated_to_mac(status: u16) -> bool {
     matches!(status, 17 | 30 | 53 | 76 | 77 | 123 | 126)
+}
+
+/// wpa_supplicant is talking to an AP that has not accepted it yet.
+fn is_joining(state: &str) -> bool {
+    matches!(state, "authenticating" | "associating")
 }
 
 const WLAN_AUTH_SAE: u16 = 3;
@@ -622,7 +631,12 @@ impl Tracker {
             }
             Event::SupplicantState { from, to, .. } => {
                 match to.as_str() {
-                    "authenticating" | "associating" => a.reached_auth = true,
+                    "authenticating" | "associating" => {
+                        a.reached_auth = true;
+                        if !is_joining(&from) {
+                            a.attempts += 1;
+                        }
+                    }
                     "associated" | "4way_handshake" | "group_handshake" | "completed" => {
                         a.reached_auth = true;
                         a.reached_assoc = true;
@@ -637,7 +651,11 @@ impl Tracker {
                 a.sup_state = Some(to);
             }
             Event::AssocTimeout { .. } => {
-                if a.reached_auth && !a.reached_assoc {
+                // A silent refusal: wpa_supplicant is still at it, or found the AP again after
+                // a failed try. One try, then only scanning, is an AP that went away (recorded
+                // in the VM, wifi-out-of-range).
+                let joining = a.sup_state.as_deref().is_some_and(is_joining);
+                if a.reached_auth && !a.reached_assoc && (joining || a.attempts >= 2) {
                     a.assoc_timeout_unassociated = true;
                 }
             }

@@ -210,9 +210,19 @@ fn mac_signs_alone_are_mac_related() {
         vec![wpas(
             "wlan0: CTRL-EVENT-ASSOC-REJECT bssid=02:00:00:00:00:00 status_code=12",
         )],
+        // No answer, but the AP is still there: wpa_supplicant found it again and retried.
         vec![
             sup("wlan0", "scanning", "authenticating"),
             sup("wlan0", "authenticating", "disconnected"),
+            sup("wlan0", "disconnected", "scanning"),
+            sup("wlan0", "scanning", "authenticating"),
+            sup("wlan0", "authenticating", "disconnected"),
+            sup("wlan0", "disconnected", "scanning"),
+            nm("device (wlan0): Activation: (wifi) association took too long, failing activation"),
+        ],
+        // Still waiting for the AP's answer when NM gave up.
+        vec![
+            sup("wlan0", "scanning", "authenticating"),
             nm("device (wlan0): Activation: (wifi) association took too long, failing activation"),
         ],
         vec![
@@ -233,6 +243,14 @@ fn unattributable_failures_stay_unknown() {
         // AP out of range: never got to authenticate.
         vec![
             sup("wlan0", "inactive", "scanning"),
+            nm("device (wlan0): Activation: (wifi) association took too long, failing activation"),
+        ],
+        // AP gone: one try that nobody answered, then only scans that no longer find it
+        // (as recorded in the VM, wifi-out-of-range).
+        vec![
+            sup("wlan0", "inactive", "authenticating"),
+            sup("wlan0", "authenticating", "disconnected"),
+            sup("wlan0", "disconnected", "scanning"),
             nm("device (wlan0): Activation: (wifi) association took too long, failing activation"),
         ],
         // Timeout after the AP had accepted the station (e.g. DHCP, deauth later).
