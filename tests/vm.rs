@@ -554,6 +554,24 @@ fn check_wifi(r: &Run) -> Vec<String> {
                     p.frames.len()
                 ));
             }
+            // Scan MAC randomization stays on (the seed relies on it): some probe requests
+            // come from an address that is neither the station's spoofed nor a permanent one.
+            let random = p
+                .frames
+                .iter()
+                .filter(|f| is_probe_request(&f.data))
+                .filter(|f| {
+                    let a = pcap::wifi_addresses(&f.data);
+                    !a.iter().any(|m| Some(*m) == spoofed || secrets.contains(m))
+                })
+                .count();
+            if probes > 0 && random == 0 {
+                out.push(format!(
+                    "scan MAC randomization is off: all {probes} probe requests on hwsim0 came from the station's own address"
+                ));
+            } else {
+                say!("wifi: {random} of {probes} probe requests from random scan addresses");
+            }
             if let Some(cur) = spoofed
                 // Proves the address decoding works on the real frames: the station is there.
                 && !p

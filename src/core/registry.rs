@@ -77,6 +77,9 @@ pub struct Counts {
     pub private: usize,
     pub ieee_ra: usize,
     pub multicast_or_local: usize,
+    /// 00:00:00 (assigned, but an address under it reads as "no address" and the generator
+    /// refuses it, so no mode may pick it).
+    pub all_zero: usize,
     pub malformed: usize,
     /// OUIs listed under more than one assignee (after normalization): dropped, since which
     /// organization they stand for is unclear.
@@ -128,6 +131,8 @@ pub fn build(csv_text: &str, prov: &Provenance) -> Result<(String, Counts), Buil
             counts.private += 1;
         } else if !oui.is_universal_unicast() {
             counts.multicast_or_local += 1;
+        } else if oui == Oui::from_hex("000000").expect("valid") {
+            counts.all_zero += 1;
         } else {
             let key = assignee::key(&name);
             if key == "ieee registration authority" {
@@ -162,13 +167,14 @@ pub fn build(csv_text: &str, prov: &Provenance) -> Result<(String, Counts), Buil
     let _ = writeln!(
         out,
         "# rows {}, kept {} OUIs of {} assignees; dropped: private {}, IEEE RA blocks {}, \
-         multicast or local {}, ambiguous {}, not MA-L {}, malformed {}",
+         multicast or local {}, all-zero {}, ambiguous {}, not MA-L {}, malformed {}",
         counts.rows,
         counts.kept,
         counts.assignees,
         counts.private,
         counts.ieee_ra,
         counts.multicast_or_local,
+        counts.all_zero,
         counts.ambiguous,
         counts.not_ma_l,
         counts.malformed
@@ -397,6 +403,7 @@ pub fn embedded() -> &'static Registry<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::generate;
     use proptest::prelude::*;
 
     const HEAD: &str = "Registry,Assignment,Organization Name,Organization Address\n";
@@ -429,6 +436,7 @@ mod tests {
         "MA-L,080030,CERN,",
         "MA-L,080030,CERN,",
         "MA-M,70B3D5001,Some Sub-Block,",
+        "MA-L,000000,XEROX CORPORATION,",
     ];
 
     fn csv_of(rows: &[&str]) -> String {
@@ -445,8 +453,9 @@ mod tests {
         let (text, c) = build(&csv_of(ROWS), &prov()).unwrap();
         assert_eq!(c.rows, ROWS.len());
         assert_eq!((c.private, c.ieee_ra, c.multicast_or_local), (2, 1, 2));
-        assert_eq!((c.ambiguous, c.not_ma_l), (1, 1));
+        assert_eq!((c.ambiguous, c.not_ma_l, c.all_zero), (1, 1, 1));
         let r = Registry::parse(&text).unwrap();
+        assert!(r.lookup(Oui::from_hex("000000").unwrap()).is_none());
         assert_eq!(r.len(), c.kept);
         let intel = r.lookup(Oui([0x00, 0x1b, 0x21])).unwrap();
         assert_eq!(intel.name, "Intel Corporate");
@@ -519,6 +528,13 @@ mod tests {
             assert!(!a.name.eq_ignore_ascii_case("private"));
             for o in a.ouis {
                 assert!(o.is_universal_unicast(), "{o} of {}", a.name);
+                // Every OUI a mode may pick must be one the generator accepts.
+                let src = o.with_nic([0, 0, 1]);
+                assert!(
+                    generate::nic_part(src, &[src], &mut generate::SeededEntropy::new(1)).is_ok(),
+                    "{o} of {} is refused by the generator",
+                    a.name
+                );
             }
         }
         let intel = r.lookup(Oui([0x00, 0x1b, 0x21])).unwrap();
