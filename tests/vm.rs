@@ -546,7 +546,7 @@ fn check_wifi(r: &Run) -> Vec<String> {
             let probes = p
                 .frames
                 .iter()
-                .filter(|f| is_probe_request(&f.data))
+                .filter(|f| pcap::is_probe_request(&f.data))
                 .count();
             if probes == 0 {
                 out.push(format!(
@@ -556,15 +556,7 @@ fn check_wifi(r: &Run) -> Vec<String> {
             }
             // Scan MAC randomization stays on (the seed relies on it): some probe requests
             // come from an address that is neither the station's spoofed nor a permanent one.
-            let random = p
-                .frames
-                .iter()
-                .filter(|f| is_probe_request(&f.data))
-                .filter(|f| {
-                    let a = pcap::wifi_addresses(&f.data);
-                    !a.iter().any(|m| Some(*m) == spoofed || secrets.contains(m))
-                })
-                .count();
+            let (random, _) = pcap::random_scan_probes(&p, spoofed, &secrets);
             if probes > 0 && random == 0 {
                 out.push(format!(
                     "scan MAC randomization is off: all {probes} probe requests on hwsim0 came from the station's own address"
@@ -934,17 +926,6 @@ fn check_wifi_deauth(r: &Run) -> Vec<String> {
     }
     never_mac_related(r, "a deauthentication", &verdicts, &mut out);
     out
-}
-
-/// Radiotap header, then an 802.11 management frame of subtype probe request.
-fn is_probe_request(f: &[u8]) -> bool {
-    let Some(len) = f
-        .get(2..4)
-        .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
-    else {
-        return false;
-    };
-    f.get(len) == Some(&0x40)
 }
 
 fn results_root() -> PathBuf {

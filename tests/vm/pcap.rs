@@ -215,6 +215,37 @@ pub fn probe_request_ssid(frame: &[u8]) -> Option<&[u8]> {
     None
 }
 
+/// Probe requests in `pcap` that come from a scan address of their own: none of their addresses
+/// is `station` or one of `secrets`. Scan MAC randomization is on when there is at least one.
+/// Returns (random, all probe requests).
+pub fn random_scan_probes(pcap: &Pcap, station: Option<Mac>, secrets: &[Mac]) -> (usize, usize) {
+    let probes: Vec<_> = pcap
+        .frames
+        .iter()
+        .filter(|f| is_probe_request(&f.data))
+        .collect();
+    let random = probes
+        .iter()
+        .filter(|f| {
+            !wifi_addresses(&f.data)
+                .iter()
+                .any(|m| Some(*m) == station || secrets.contains(m))
+        })
+        .count();
+    (random, probes.len())
+}
+
+/// Radiotap header, then an 802.11 management frame of subtype probe request.
+pub fn is_probe_request(f: &[u8]) -> bool {
+    let Some(len) = f
+        .get(2..4)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+    else {
+        return false;
+    };
+    f.get(len) == Some(&0x40)
+}
+
 /// Describes every frame of the capture that carries one of `secrets` in any form (at most
 /// `limit` lines, then a count).
 pub fn leaks(name: &str, pcap: &Pcap, secrets: &[Mac], limit: usize) -> Vec<String> {
@@ -423,6 +454,23 @@ pub mod tests {
         for n in 0..30 {
             assert_eq!(probe_request_ssid(&named[..n]), None, "{n} bytes");
         }
+    }
+
+    #[test]
+    fn scan_randomization_is_seen_only_with_a_scan_address_of_its_own() {
+        let rates: &[u8] = &[0x82, 0x84];
+        let random_src = Mac([0xb2, 0x16, 0xd7, 0x69, 0xb6, 0x8a]);
+        let from_station: Vec<_> = (0..3)
+            .map(|_| probe_request(SPOOF, &[(1, rates)]))
+            .collect();
+        let p = parse(&build(127, &from_station)).unwrap();
+        assert_eq!(random_scan_probes(&p, Some(SPOOF), &[PERM]), (0, 3));
+        let from_perm = parse(&build(127, &[probe_request(PERM, &[(1, rates)])])).unwrap();
+        assert_eq!(random_scan_probes(&from_perm, Some(SPOOF), &[PERM]), (0, 1));
+        let mut mixed = from_station.clone();
+        mixed.push(probe_request(random_src, &[(0, b""), (1, rates)]));
+        let p = parse(&build(127, &mixed)).unwrap();
+        assert_eq!(random_scan_probes(&p, Some(SPOOF), &[PERM]), (1, 4));
     }
 
     #[test]
