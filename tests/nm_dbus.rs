@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::macspoof;
+use common::{DbusDaemon, macspoof};
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zbus::object_server::SignalEmitter;
@@ -112,36 +112,14 @@ fn wifi(id: &str, hidden: bool) -> Dict {
 }
 
 struct Bus {
-    daemon: Child,
-    address: String,
+    daemon: DbusDaemon,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-    }
 }
 
 fn private_bus() -> Bus {
     let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("bus");
-    let address = format!("unix:path={}", sock.display());
-    let daemon = Command::new("dbus-daemon")
-        .args(["--session", "--nofork", "--nopidfile"])
-        .arg(format!("--address={address}"))
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("dbus-daemon (scripts/setup installs the dbus package)");
-    let t = Instant::now();
-    while !sock.exists() {
-        assert!(t.elapsed() < Duration::from_secs(10), "bus did not come up");
-        std::thread::sleep(Duration::from_millis(20));
-    }
     Bus {
-        daemon,
-        address,
+        daemon: DbusDaemon::start(&dir.path().join("bus"), None),
         _dir: dir,
     }
 }
@@ -156,7 +134,7 @@ impl FakeNm {
     fn start(bus: &Bus, profiles: &[(&str, Dict)]) -> FakeNm {
         let shared = Arc::new(Mutex::new(Shared::default()));
         let paths = Arc::new(Mutex::new(Vec::new()));
-        let conn = zbus::blocking::connection::Builder::address(bus.address.as_str())
+        let conn = zbus::blocking::connection::Builder::address(bus.daemon.address.as_str())
             .unwrap()
             .serve_at(
                 SETTINGS,
@@ -272,7 +250,7 @@ fn guard_masks_hidden_profiles_over_dbus_and_status_lists_them() {
     );
     let t = tempfile::tempdir().unwrap();
     macspoof(t.path())
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.daemon.address)
         .args(["wifi-guard", "--once"])
         .assert()
         .success();
@@ -288,7 +266,7 @@ fn guard_masks_hidden_profiles_over_dbus_and_status_lists_them() {
 
     // A second pass finds nothing to do (idempotent) and gives no second notice.
     macspoof(t.path())
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.daemon.address)
         .args(["wifi-guard", "--once"])
         .assert()
         .success();
@@ -296,7 +274,7 @@ fn guard_masks_hidden_profiles_over_dbus_and_status_lists_them() {
     assert_eq!(std::fs::read_dir(&pending).unwrap().count(), 1);
 
     let out = macspoof(t.path())
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.daemon.address)
         .args(["status", "--json"])
         .assert()
         .success();
@@ -318,7 +296,7 @@ fn guard_follows_new_profiles() {
     let mut child = Command::new(bin)
         .env("MACSPOOF_CONFIG", t.path().join("macspoof.toml"))
         .env("MACSPOOF_RUN_DIR", t.path().join("run"))
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.daemon.address)
         .arg("wifi-guard")
         .spawn()
         .unwrap();
@@ -340,7 +318,7 @@ fn spoofing_off_touches_nothing() {
     let t = tempfile::tempdir().unwrap();
     std::fs::write(t.path().join("macspoof.toml"), "enabled = false\n").unwrap();
     macspoof(t.path())
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.daemon.address)
         .args(["wifi-guard", "--once"])
         .assert()
         .success();
@@ -352,7 +330,7 @@ fn status_without_networkmanager_on_the_bus_says_null() {
     let bus = private_bus();
     let t = tempfile::tempdir().unwrap();
     let out = macspoof(t.path())
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.daemon.address)
         .args(["status", "--json"])
         .assert()
         .success();
@@ -369,7 +347,7 @@ fn a_save_while_masked_puts_hidden_back_on_disk() {
     let mut child = Command::new(bin)
         .env("MACSPOOF_CONFIG", t.path().join("macspoof.toml"))
         .env("MACSPOOF_RUN_DIR", t.path().join("run"))
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.daemon.address)
         .arg("wifi-guard")
         .spawn()
         .unwrap();

@@ -3,14 +3,13 @@
 
 mod common;
 
-use common::{macspoof, root_tests_required};
+use common::{DbusDaemon, macspoof, root_tests_required};
 use macspoof::notice::{self, Notice, NoticeKind};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zbus::zvariant::OwnedValue;
@@ -84,48 +83,6 @@ impl Server {
     }
 }
 
-/// A `dbus-daemon` on a socket in `dir`, killed on drop.
-struct Bus {
-    child: Child,
-    address: String,
-}
-
-impl Bus {
-    /// `--session` for the plain bus; `config` for one that lets other uids connect.
-    fn start(dir: &Path, config: Option<&Path>) -> Bus {
-        let sock = dir.join("bus");
-        let mut cmd = Command::new("dbus-daemon");
-        match config {
-            None => cmd.arg("--session"),
-            Some(c) => cmd.arg(format!("--config-file={}", c.display())),
-        };
-        let mut child = cmd
-            .arg(format!("--address=unix:path={}", sock.display()))
-            .args(["--nofork", "--nopidfile", "--print-address=1"])
-            .env_clear()
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("dbus-daemon (scripts/setup installs it)");
-        // The address is printed once the daemon listens.
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.starts_with("unix:path="), "dbus-daemon said {line:?}");
-        Bus {
-            child,
-            address: line.trim().to_string(),
-        }
-    }
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn record(dir: &Path, iface: &str, summary: &str) -> Notice {
     let n = Notice::new(
         NoticeKind::InterfaceDisabled,
@@ -178,7 +135,7 @@ fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
 #[test]
 fn notice_recorded_before_the_server_is_delivered_once_when_it_appears() {
     let t = tempfile::tempdir().unwrap();
-    let bus = Bus::start(t.path(), None);
+    let bus = DbusDaemon::start(&t.path().join("bus"), None);
     let n = record(t.path(), "wlan0", "Wi-Fi Interface Disabled");
 
     // No notification server yet: nothing is shown and the notice waits.
@@ -253,7 +210,7 @@ fn notice_recorded_before_the_server_is_delivered_once_when_it_appears() {
 #[test]
 fn user_unit_and_system_service_share_one_ledger() {
     let t = tempfile::tempdir().unwrap();
-    let bus = Bus::start(t.path(), None);
+    let bus = DbusDaemon::start(&t.path().join("bus"), None);
     let (_server, calls) = Server::start(&bus.address);
     let n = record(t.path(), "wlan0", "Wi-Fi Interface Disabled");
     let ledger = t.path().join("rt/macspoof/notices");
@@ -300,7 +257,7 @@ fn user_unit_and_system_service_share_one_ledger() {
 #[test]
 fn user_unit_waits_for_the_server_then_gives_up_cleanly() {
     let t = tempfile::tempdir().unwrap();
-    let bus = Bus::start(t.path(), None);
+    let bus = DbusDaemon::start(&t.path().join("bus"), None);
     let n = record(t.path(), "wlan0", "Wi-Fi Interface Disabled");
     let ledger = t.path().join("rt/macspoof/notices");
     macspoof(t.path())
@@ -360,7 +317,7 @@ fn delivery_runs_as_the_sessions_user_not_root() {
 "#,
     )
     .unwrap();
-    let bus = Bus::start(t.path(), Some(&conf));
+    let bus = DbusDaemon::start(&t.path().join("bus"), Some(&conf));
     let (_server, calls) = Server::start(&bus.address);
     // The user's runtime directory, as logind would make it: owned by the user, 0700.
     let rt: PathBuf = t.path().join("rt");

@@ -4,14 +4,12 @@
 
 mod common;
 
-use common::{ip, ip_links, macspoof, private_netns};
+use common::{DbusDaemon, ip, ip_links, macspoof, private_netns};
 use serde_json::Value;
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 /// systemd's manager as far as panic mode uses it: records every call.
 struct FakeManager {
@@ -46,7 +44,7 @@ impl FakeManager {
 
 /// A private dbus-daemon with the fake manager on it; killed on drop.
 struct FakeSystemBus {
-    daemon: Child,
+    _daemon: DbusDaemon,
     _conn: zbus::blocking::Connection,
     address: String,
     calls: Arc<Mutex<Vec<String>>>,
@@ -54,19 +52,8 @@ struct FakeSystemBus {
 
 impl FakeSystemBus {
     fn start(dir: &Path) -> FakeSystemBus {
-        let socket = dir.join("system-bus");
-        let address = format!("unix:path={}", socket.display());
-        let daemon = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--nopidfile"])
-            .arg(format!("--address={address}"))
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon (package dbus-daemon)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
-            assert!(Instant::now() < deadline, "dbus-daemon did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let daemon = DbusDaemon::start(&dir.join("system-bus"), None);
+        let address = daemon.address.clone();
         let calls = Arc::new(Mutex::new(Vec::new()));
         let conn = zbus::blocking::connection::Builder::address(address.as_str())
             .unwrap()
@@ -82,7 +69,7 @@ impl FakeSystemBus {
             .build()
             .expect("serve the fake systemd");
         FakeSystemBus {
-            daemon,
+            _daemon: daemon,
             _conn: conn,
             address,
             calls,
@@ -91,13 +78,6 @@ impl FakeSystemBus {
 
     fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap().clone()
-    }
-}
-
-impl Drop for FakeSystemBus {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
     }
 }
 

@@ -4,13 +4,11 @@
 
 mod common;
 
-use common::{ip, macspoof, private_netns};
+use common::{DbusDaemon, ip, macspoof, private_netns};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 struct FakeManager {
     calls: Arc<Mutex<Vec<String>>>,
@@ -36,7 +34,7 @@ impl FakeManager {
 }
 
 struct Bus {
-    daemon: Child,
+    _daemon: DbusDaemon,
     _conn: zbus::blocking::Connection,
     address: String,
     calls: Arc<Mutex<Vec<String>>>,
@@ -44,19 +42,8 @@ struct Bus {
 
 impl Bus {
     fn start(dir: &Path, nm_state: &str) -> Bus {
-        let socket = dir.join("system-bus");
-        let address = format!("unix:path={}", socket.display());
-        let daemon = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--nopidfile"])
-            .arg(format!("--address={address}"))
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon (package dbus-daemon)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
-            assert!(Instant::now() < deadline, "dbus-daemon did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let daemon = DbusDaemon::start(&dir.join("system-bus"), None);
+        let address = daemon.address.clone();
         let calls = Arc::new(Mutex::new(Vec::new()));
         let conn = zbus::blocking::connection::Builder::address(address.as_str())
             .unwrap()
@@ -73,7 +60,7 @@ impl Bus {
             .build()
             .expect("serve the fake systemd");
         Bus {
-            daemon,
+            _daemon: daemon,
             _conn: conn,
             address,
             calls,
@@ -82,13 +69,6 @@ impl Bus {
 
     fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
     }
 }
 

@@ -115,3 +115,46 @@ pub fn macspoof(dir: &Path) -> Command {
 pub fn oui(mac: &str) -> &str {
     &mac[..8]
 }
+
+/// A private dbus-daemon on `dir/NAME`, for fake system services and session buses; killed on
+/// drop. `config`: `None` for the session policy, else a config file (e.g. one that lets other
+/// uids connect).
+pub struct DbusDaemon {
+    child: process::Child,
+    pub address: String,
+}
+
+impl DbusDaemon {
+    pub fn start(socket: &Path, config: Option<&Path>) -> DbusDaemon {
+        use std::io::{BufRead, BufReader};
+        let mut cmd = process::Command::new("dbus-daemon");
+        match config {
+            None => cmd.arg("--session"),
+            Some(c) => cmd.arg(format!("--config-file={}", c.display())),
+        };
+        let mut child = cmd
+            .arg(format!("--address=unix:path={}", socket.display()))
+            .args(["--nofork", "--nopidfile", "--print-address=1"])
+            .env_clear()
+            .stdout(process::Stdio::piped())
+            .spawn()
+            .expect("dbus-daemon (scripts/setup installs it)");
+        // The address is printed once the daemon listens.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("unix:path="), "dbus-daemon said {line:?}");
+        DbusDaemon {
+            child,
+            address: line.trim().to_string(),
+        }
+    }
+}
+
+impl Drop for DbusDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
