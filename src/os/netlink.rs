@@ -231,18 +231,22 @@ impl Netlink {
     }
 }
 
-impl Links for Netlink {
-    fn get(&mut self, index: u32) -> Result<Link, LinkError> {
-        let fallback = std::mem::replace(&mut self.perm_fallback, true);
+impl Netlink {
+    /// One read by index with the permanent-address fallback set for this read only.
+    fn read_index(&mut self, index: u32, perm_fallback: bool) -> Result<Link, LinkError> {
+        let saved = std::mem::replace(&mut self.perm_fallback, perm_fallback);
         let link = self.link_by_index(index);
-        self.perm_fallback = fallback;
+        self.perm_fallback = saved;
         link
     }
+}
+
+impl Links for Netlink {
+    fn get(&mut self, index: u32) -> Result<Link, LinkError> {
+        self.read_index(index, true)
+    }
     fn address(&mut self, index: u32) -> Result<Option<Mac>, LinkError> {
-        let fallback = std::mem::replace(&mut self.perm_fallback, false);
-        let link = self.link_by_index(index);
-        self.perm_fallback = fallback;
-        Ok(link?.address)
+        Ok(self.read_index(index, false)?.address)
     }
     fn set_address(&mut self, index: u32, mac: Mac) -> Result<(), LinkError> {
         Netlink::set_address(self, index, mac)
