@@ -15,13 +15,13 @@ pub mod wifi_guard;
 
 use crate::config::Config;
 use crate::core::fault::{Faults, RefuseSets};
-use crate::core::generate::OsEntropy;
 use crate::core::link::{ARPHRD_LOOPBACK, Link, LinkErrorKind};
 use crate::core::mode::{self, Mode, Resolved};
 use crate::core::popular;
 use crate::core::registry;
 use crate::core::spoof::{SpoofError, Spoofed};
 use crate::exit::Exit;
+use crate::os::entropy::OsEntropy;
 use crate::os::netlink::Netlink;
 use crate::os::sysfs::Sysfs;
 

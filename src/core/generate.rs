@@ -4,7 +4,8 @@ use super::link::Link;
 use super::mac::Mac;
 use super::oui::Oui;
 
-/// A source of random bytes. Production uses the kernel CSPRNG; tests inject a seeded one.
+/// A source of random bytes. Production uses the kernel CSPRNG (`os::entropy::OsEntropy`); tests
+/// inject a seeded one.
 pub trait Entropy {
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), EntropyError>;
 }
@@ -12,16 +13,6 @@ pub trait Entropy {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the kernel random number generator failed: {0}")]
 pub struct EntropyError(pub String);
-
-/// The kernel CSPRNG through getrandom(2); blocks only until the CRNG is initialised.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct OsEntropy;
-
-impl Entropy for OsEntropy {
-    fn fill(&mut self, buf: &mut [u8]) -> Result<(), EntropyError> {
-        getrandom::fill(buf).map_err(|e| EntropyError(e.to_string()))
-    }
-}
 
 /// A deterministic generator (SplitMix64) for tests and reproducible fixtures. Not for addresses
 /// that leave the machine.
@@ -160,6 +151,7 @@ pub fn nic_part(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::os::entropy::OsEntropy;
     use proptest::prelude::*;
 
     /// Replays fixed bytes, so tests can force a redraw.

@@ -1,5 +1,6 @@
 //! The only code that touches the system.
 
+pub mod entropy;
 pub mod ethtool;
 pub mod journal;
 pub mod kmod;
