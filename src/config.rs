@@ -5,6 +5,7 @@
 
 use crate::core::mode::Mode;
 use serde::{Deserialize, Serialize};
+use std::ffi::OsString;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -45,14 +46,13 @@ impl Paths {
         config: Option<PathBuf>,
         run_dir: Option<PathBuf>,
         decision: Option<PathBuf>,
-        sysfs: Option<PathBuf>,
     ) -> Paths {
         let run_dir = run_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_RUN_DIR));
         Paths {
             config: config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG)),
             decision: decision.unwrap_or_else(|| run_dir.join(DECISION_FILE)),
             run_dir,
-            sysfs: sysfs.unwrap_or_else(|| PathBuf::from("/sys")),
+            sysfs: PathBuf::from("/sys"),
             cmdline: PathBuf::from("/proc/cmdline"),
             modprobe_dir: PathBuf::from("/etc/modprobe.d"),
             udev_data: PathBuf::from("/run/udev/data"),
@@ -62,7 +62,58 @@ impl Paths {
             udevadm: PathBuf::from("/bin/udevadm"),
         }
     }
+
+    /// Applies the test-only overrides (`TEST_OVERRIDES`) found by `env`; unset or empty
+    /// variables leave the default. They are environment variables, not options: the tests set
+    /// them for every subcommand, and every option the parser builds costs the udev helper
+    /// start-up time (benches/RESULTS.md).
+    pub fn with_test_overrides(
+        mut self,
+        env: impl Fn(&str) -> Option<OsString>,
+    ) -> Result<Paths, String> {
+        for name in TEST_OVERRIDES {
+            let Some(value) = env(name).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            let value = PathBuf::from(value);
+            let slot = match name {
+                // Where driver facts are read (a fake sysfs tree).
+                "MACSPOOF_SYSFS" => &mut self.sysfs,
+                // Where fault-injection switches are read instead of /proc/cmdline.
+                "MACSPOOF_CMDLINE" => &mut self.cmdline,
+                // Where panic mode blocklists drivers.
+                "MACSPOOF_MODPROBE_DIR" => &mut self.modprobe_dir,
+                "MACSPOOF_UDEV_DATA" => &mut self.udev_data,
+                "MACSPOOF_BLOCKLIST_ETC" => &mut self.blocklist_etc,
+                "MACSPOOF_BLOCKLIST_RUN" => &mut self.blocklist_run,
+                "MACSPOOF_UDEVADM" | "MACSPOOF_MODPROBE" if !value.is_absolute() => {
+                    return Err(format!("{name} must be an absolute path"));
+                }
+                "MACSPOOF_UDEVADM" => &mut self.udevadm,
+                // Unload with `MODPROBE -r` instead of delete_module(2).
+                "MACSPOOF_MODPROBE" => {
+                    self.modprobe = Some(value);
+                    continue;
+                }
+                _ => unreachable!("every entry of TEST_OVERRIDES has a slot"),
+            };
+            *slot = value;
+        }
+        Ok(self)
+    }
 }
+
+/// The environment variables that point macspoof at test fixtures instead of the system.
+pub const TEST_OVERRIDES: [&str; 8] = [
+    "MACSPOOF_SYSFS",
+    "MACSPOOF_CMDLINE",
+    "MACSPOOF_MODPROBE_DIR",
+    "MACSPOOF_UDEV_DATA",
+    "MACSPOOF_MODPROBE",
+    "MACSPOOF_BLOCKLIST_ETC",
+    "MACSPOOF_BLOCKLIST_RUN",
+    "MACSPOOF_UDEVADM",
+];
 
 /// `/etc/macspoof/macspoof.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -219,7 +270,7 @@ mod tests {
         if let Some(text) = decision {
             fs::write(&d, text).unwrap();
         }
-        Config::load(Paths::new(Some(c), Some(t.path().into()), Some(d), None))
+        Config::load(Paths::new(Some(c), Some(t.path().into()), Some(d)))
     }
 
     #[test]
@@ -306,7 +357,6 @@ mod tests {
             Some(t.path().into()),
             Some(t.path().into()),
             None,
-            None,
         ));
         assert!(c.spoof);
         assert_eq!(c.source, Source::FailClosed);
@@ -325,5 +375,58 @@ mod tests {
         assert!(c.is_excluded(Some("veth")));
         assert!(!c.is_excluded(Some("e1000")));
         assert!(!c.is_excluded(None));
+    }
+
+    /// Each override moves its own path and nothing else; unset and empty ones keep the
+    /// defaults.
+    #[test]
+    fn test_overrides_each_move_one_path() {
+        let base = Paths::new(None, None, None);
+        assert_eq!(base.clone().with_test_overrides(|_| None), Ok(base.clone()));
+        let empty = base.clone().with_test_overrides(|_| Some(OsString::new()));
+        assert_eq!(empty, Ok(base.clone()));
+        let mut seen = Vec::new();
+        for name in TEST_OVERRIDES {
+            let value = format!("/fixture/{name}");
+            let p = base
+                .clone()
+                .with_test_overrides(|n| (n == name).then(|| value.clone().into()))
+                .unwrap();
+            let none = PathBuf::new();
+            let fields = [
+                &p.config,
+                &p.run_dir,
+                &p.decision,
+                &p.sysfs,
+                &p.cmdline,
+                &p.modprobe_dir,
+                &p.udev_data,
+                p.modprobe.as_ref().unwrap_or(&none),
+                &p.blocklist_etc,
+                &p.blocklist_run,
+                &p.udevadm,
+            ];
+            let moved: Vec<usize> = (0..fields.len())
+                .filter(|&i| fields[i].as_os_str() == value.as_str())
+                .collect();
+            assert_eq!(moved.len(), 1, "{name} moved {moved:?}");
+            seen.push(moved[0]);
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(
+            seen.len(),
+            TEST_OVERRIDES.len(),
+            "two overrides share a path"
+        );
+    }
+
+    #[test]
+    fn program_overrides_must_be_absolute() {
+        for name in ["MACSPOOF_MODPROBE", "MACSPOOF_UDEVADM"] {
+            let r = Paths::new(None, None, None)
+                .with_test_overrides(|n| (n == name).then(|| "bin/tool".into()));
+            assert_eq!(r, Err(format!("{name} must be an absolute path")));
+        }
     }
 }

@@ -1,43 +1,24 @@
 use clap::Parser;
-use macspoof::cli::{Cli, Command, LazyCommand};
+use macspoof::cli::{self, Cli, Command, LazyCommand};
 use macspoof::cmd;
 use macspoof::config::{Config, Paths};
 use macspoof::exit::Exit;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<_> = std::env::args_os().collect();
+    let cli = cli::fast::parse(&args[1..], |name| std::env::var_os(name))
+        .unwrap_or_else(|| Cli::parse_from(args));
     macspoof::os::log::init();
-    let mut paths = Paths::new(cli.config, cli.run_dir, cli.decision, cli.sysfs);
-    if let Some(p) = cli.cmdline {
-        paths.cmdline = p;
-    }
-    if let Some(p) = cli.modprobe_dir {
-        paths.modprobe_dir = p;
-    }
-    if let Some(p) = cli.udev_data {
-        paths.udev_data = p;
-    }
-    if let Some(p) = cli.modprobe {
-        if !p.is_absolute() {
-            eprintln!("macspoof: --modprobe must be an absolute path");
+    let paths = match Paths::new(cli.config, cli.run_dir, cli.decision)
+        .with_test_overrides(|name| std::env::var_os(name))
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("macspoof: {e}");
             return Exit::Usage.into();
         }
-        paths.modprobe = Some(p);
-    }
-    if let Some(p) = cli.blocklist_etc {
-        paths.blocklist_etc = p;
-    }
-    if let Some(p) = cli.blocklist_run {
-        paths.blocklist_run = p;
-    }
-    if let Some(p) = cli.udevadm {
-        if !p.is_absolute() {
-            eprintln!("macspoof: --udevadm must be an absolute path");
-            return Exit::Usage.into();
-        }
-        paths.udevadm = p;
-    }
+    };
     let config = Config::load(paths);
     for w in &config.warnings {
         tracing::warn!("{w}");

@@ -1,4 +1,7 @@
-//! The command line, as clap definitions only. `main` turns it into a `Config`.
+//! The command line, as clap definitions (and `fast`, for the per-device forms). `main` turns it
+//! into a `Config`.
+
+pub mod fast;
 
 use crate::core::mode::Mode;
 use crate::exit::EXIT_CODES_HELP;
@@ -28,37 +31,6 @@ pub struct Cli {
     /// Decision file [default: RUN_DIR/decision]
     #[arg(long, global = true, env = "MACSPOOF_DECISION", value_name = "FILE")]
     pub decision: Option<PathBuf>,
-
-    /// sysfs mount to read driver facts from (for tests)
-    #[arg(long, env = "MACSPOOF_SYSFS", value_name = "DIR", hide = true)]
-    pub sysfs: Option<PathBuf>,
-
-    /// Kernel command line to read fault-injection switches from (for tests)
-    #[arg(long, env = "MACSPOOF_CMDLINE", value_name = "FILE", hide = true)]
-    pub cmdline: Option<PathBuf>,
-
-    /// Directory panic mode blocklists drivers in (for tests)
-    #[arg(long, env = "MACSPOOF_MODPROBE_DIR", value_name = "DIR", hide = true)]
-    pub modprobe_dir: Option<PathBuf>,
-
-    /// udev database directory (for tests)
-    #[arg(long, env = "MACSPOOF_UDEV_DATA", value_name = "DIR", hide = true)]
-    pub udev_data: Option<PathBuf>,
-
-    /// Unload modules with `MODPROBE -r` instead of delete_module(2) (absolute path)
-    #[arg(long, env = "MACSPOOF_MODPROBE", value_name = "PATH", hide = true)]
-    pub modprobe: Option<PathBuf>,
-    /// The blocklist under /etc that `unblock` removes (for tests)
-    #[arg(long, env = "MACSPOOF_BLOCKLIST_ETC", value_name = "FILE", hide = true)]
-    pub blocklist_etc: Option<PathBuf>,
-
-    /// The blocklist under /run that `blocklist boot` writes and `unblock` removes (for tests)
-    #[arg(long, env = "MACSPOOF_BLOCKLIST_RUN", value_name = "FILE", hide = true)]
-    pub blocklist_run: Option<PathBuf>,
-
-    /// udevadm that `unblock` runs (absolute path; for tests)
-    #[arg(long, env = "MACSPOOF_UDEVADM", value_name = "PATH", hide = true)]
-    pub udevadm: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: LazyCommand,
