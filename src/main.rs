@@ -1,14 +1,36 @@
+// The test harness (cargo test --all-targets builds one from this file too) keeps its own main.
+#![cfg_attr(not(test), no_main)]
+#![cfg_attr(test, allow(dead_code, unused_imports))]
+
 use clap::Parser;
 use macspoof::cli::{self, Cli, Command, LazyCommand};
 use macspoof::cmd;
 use macspoof::config::{Config, Paths};
 use macspoof::exit::Exit;
-use std::process::ExitCode;
+use std::ffi::{c_char, c_int};
 
-fn main() -> ExitCode {
+/// The C entry point, in place of std's: std's start-up finds the main thread's stack by
+/// reading /proc/self/maps and installs stack-overflow handlers (an alternate signal stack and
+/// four signal handlers), which cost the udev helper about a tenth of its start on these
+/// machines (benches/RESULTS.md). `startup::init` keeps what macspoof relies on from it;
+/// `process::exit` flushes stdout on the way out. A stack overflow is then a plain SIGSEGV
+/// (still stopped by the kernel's guard page), without std's message.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+    if let Err(e) = macspoof::os::startup::init() {
+        eprintln!("macspoof: start-up: {e}");
+        std::process::exit(Exit::Failed.code());
+    }
+    std::process::exit(run().code())
+}
+
+fn run() -> Exit {
     let args: Vec<_> = std::env::args_os().collect();
-    let cli = cli::fast::parse(&args[1..], |name| std::env::var_os(name))
-        .unwrap_or_else(|| Cli::parse_from(args));
+    let cli = cli::fast::parse(args.get(1..).unwrap_or_default(), |name| {
+        std::env::var_os(name)
+    })
+    .unwrap_or_else(|| Cli::parse_from(args));
     macspoof::os::log::init();
     let paths = match Paths::new(cli.config, cli.run_dir, cli.decision)
         .with_test_overrides(|name| std::env::var_os(name))
@@ -16,7 +38,7 @@ fn main() -> ExitCode {
         Ok(p) => p,
         Err(e) => {
             eprintln!("macspoof: {e}");
-            return Exit::Usage.into();
+            return Exit::Usage;
         }
     };
     let config = Config::load(paths);
@@ -39,5 +61,5 @@ fn main() -> ExitCode {
         Command::Unblock(args) => cmd::unblock::run(&config, args),
         Command::Oui(args) => cmd::oui::run(args),
     };
-    exit.into()
+    exit
 }

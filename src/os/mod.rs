@@ -11,6 +11,7 @@ pub mod netlink;
 pub mod nm;
 pub mod notify;
 pub mod packet;
+pub mod startup;
 pub mod sysfs;
 pub mod systemd;
 pub mod udevdb;
