@@ -55,8 +55,8 @@ impl Netlink {
         self.perm_fallback = on;
     }
 
-    /// Sends one request and collects the links in the replies: until the ACK for a plain request,
-    /// until NLMSG_DONE for a dump. Link replies are read straight from the buffer for the few
+    /// Sends one request and collects the links in the replies: the one link for a read of one,
+    /// until NLMSG_DONE for a dump, until the ACK otherwise. Link replies are read straight from the buffer for the few
     /// attributes we use; parsing every attribute into owned values was most of the CPU time and
     /// memory of `spoof --all` over thousands of interfaces.
     fn request(
@@ -68,8 +68,10 @@ impl Netlink {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let dump = flags & NLM_F_DUMP == NLM_F_DUMP;
+        // A read of one link ends with its reply (or an error): no ACK to wait for after it.
+        let get_one = !dump && matches!(msg, RouteNetlinkMessage::GetLink(_));
         let mut header = NetlinkHeader::default();
-        header.flags = NLM_F_REQUEST | flags | if dump { 0 } else { NLM_F_ACK };
+        header.flags = NLM_F_REQUEST | flags | if dump || get_one { 0 } else { NLM_F_ACK };
         header.sequence_number = seq;
         let mut packet = NetlinkMessage::new(header, NetlinkPayload::from(msg));
         packet.finalize();
@@ -101,6 +103,9 @@ impl Netlink {
                         let link = link_from_payload(raw.payload())
                             .map_err(|e| LinkError::other(op, format!("malformed link: {e}")))?;
                         replies.push(link);
+                        if get_one {
+                            return Ok(replies);
+                        }
                     }
                     continue;
                 }
