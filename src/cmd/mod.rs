@@ -15,11 +15,11 @@ pub mod wifi_guard;
 
 use crate::config::Config;
 use crate::core::fault::{Faults, RefuseSets};
-use crate::core::link::{ARPHRD_LOOPBACK, Link, LinkErrorKind};
+use crate::core::link::{ARPHRD_LOOPBACK, Link, LinkErrorKind, Links};
 use crate::core::mode::{self, Mode, Resolved};
 use crate::core::popular;
 use crate::core::registry;
-use crate::core::spoof::{SpoofError, Spoofed};
+use crate::core::spoof::{SpoofError, Spoofed, spoof_read};
 use crate::exit::Exit;
 use crate::os::entropy::OsEntropy;
 use crate::os::netlink::Netlink;
@@ -53,9 +53,12 @@ impl<'a> Ctx<'a> {
 
     /// Looks up interfaces by name, or every Ethernet-type one for `--all`. A missing name is
     /// reported and makes the result `Exit::Failed`; the others are still returned.
+    ///
+    /// Named interfaces are read whole (permanent address included), so a spoof can start from
+    /// that read (`spoof_just_read`). For `--all` only names and indexes are needed: the spoof
+    /// reads each link afresh, as the dump may be long done by the time its turn comes.
     pub fn resolve(&mut self, names: &[String], all: bool) -> (Vec<Link>, Exit) {
-        // Only names and indexes are needed here; the spoof reads each link afresh.
-        self.netlink.set_perm_fallback(false);
+        self.netlink.set_perm_fallback(!all);
         let resolved = self.resolve_links(names, all);
         self.netlink.set_perm_fallback(true);
         resolved
@@ -165,14 +168,36 @@ impl<'a> Ctx<'a> {
     }
 
     /// The one spoof path shared by `udev`, `spoof` and `demo`: spoof, log the proof, and on
-    /// failure report it. Returns the outcome for callers that print it.
+    /// failure report it. Returns the outcome for callers that print it. The spoof starts with
+    /// its own read of the link.
     pub fn spoof_link(&mut self, link: &Link, mode: &Mode) -> Result<Spoofed, SpoofError> {
+        self.spoof_with(link, mode, false)
+    }
+
+    /// `spoof_link` for a link the caller has just read with the permanent-address lookup on:
+    /// the spoof starts from that read instead of reading the link again.
+    pub fn spoof_just_read(&mut self, link: &Link, mode: &Mode) -> Result<Spoofed, SpoofError> {
+        self.spoof_with(link, mode, true)
+    }
+
+    fn spoof_with(
+        &mut self,
+        link: &Link,
+        mode: &Mode,
+        just_read: bool,
+    ) -> Result<Spoofed, SpoofError> {
         let resolved = self.resolve_mode(link, mode);
+        let run = |links: &mut dyn Links| {
+            if just_read {
+                spoof_read(links, link.clone(), &resolved, &mut OsEntropy)
+            } else {
+                crate::core::spoof::spoof(links, link.index, &resolved, &mut OsEntropy)
+            }
+        };
         let result = if self.faults().spoof_fail {
-            let mut refuse = RefuseSets(&mut self.netlink);
-            crate::core::spoof::spoof(&mut refuse, link.index, &resolved, &mut OsEntropy)
+            run(&mut RefuseSets(&mut self.netlink))
         } else {
-            crate::core::spoof::spoof(&mut self.netlink, link.index, &resolved, &mut OsEntropy)
+            run(&mut self.netlink)
         };
         match &result {
             Ok(s) => {

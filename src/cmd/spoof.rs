@@ -27,7 +27,12 @@ pub fn run(config: &Config, args: &SpoofArgs) -> Exit {
             println!("{}: skipped (driver {driver} is excluded)", link.name);
             continue;
         }
-        match ctx.spoof_link(&link, &mode) {
+        let result = if args.targets.all {
+            ctx.spoof_link(&link, &mode)
+        } else {
+            ctx.spoof_just_read(&link, &mode)
+        };
+        match result {
             Ok(s) => println!("{}", outcome_line(&s)),
             Err(e) => {
                 eprintln!("macspoof: {e}");

@@ -88,7 +88,7 @@ pub fn run(config: &Config, event: &Event, mode: Option<&Mode>) -> Exit {
         );
         return Exit::Success;
     }
-    match ctx.spoof_link(&link, mode.unwrap_or(&config.mode)) {
+    match ctx.spoof_just_read(&link, mode.unwrap_or(&config.mode)) {
         Ok(_) => Exit::Success,
         Err(e) => ctx.spoof_failed(&e, &link),
     }

@@ -155,6 +155,19 @@ pub fn spoof(
         interface: format!("interface #{index}"),
         source,
     })?;
+    spoof_read(links, link, mode, rng)
+}
+
+/// `spoof`, with the "before" read already made: `link` must come from a fresh kernel read
+/// (permanent address included) just made by the caller, as when udev's interface was just
+/// looked up. Saves a second read of the same link on every device added.
+pub fn spoof_read(
+    links: &mut dyn Links,
+    link: Link,
+    mode: &Resolved,
+    rng: &mut dyn Entropy,
+) -> Result<Spoofed, SpoofError> {
+    let index = link.index;
     let interface = link.name.clone();
     let before = link
         .address
@@ -348,6 +361,32 @@ mod tests {
 
     fn run(fake: &mut FakeLinks) -> Result<Spoofed, SpoofError> {
         spoof(fake, 7, &Resolved::nic(), &mut SeededEntropy::new(3))
+    }
+
+    /// From a read the caller made: no second read before the change, the same proof after.
+    #[test]
+    fn spoof_read_uses_the_callers_read() {
+        let mut fake = FakeLinks::new(nic(false));
+        let s = spoof_read(
+            &mut fake,
+            nic(false),
+            &Resolved::nic(),
+            &mut SeededEntropy::new(3),
+        )
+        .unwrap();
+        assert_eq!(s.before, PERM);
+        assert_ne!(s.after, PERM);
+        assert_eq!(fake.calls, [format!("set {}", s.after), "get".to_string()]);
+        // A stale read is still caught: the kernel's address did not change if the set sticks.
+        let mut sticky = FakeLinks::new(nic(false));
+        sticky.sticky = true;
+        let e = spoof_read(
+            &mut sticky,
+            nic(false),
+            &Resolved::nic(),
+            &mut SeededEntropy::new(3),
+        );
+        assert!(e.is_err());
     }
 
     #[test]
