@@ -30,6 +30,16 @@ case $deb in */target/debian/macspoof_*.deb) ;; *) fail "unexpected .deb path $d
 bin=$(./scripts/build-release)
 
 # ---------------------------------------------------------------------------------------------
+step "layout list"
+# build-release lays out the functions dist/symbol-order.txt names; a list gone stale (code or
+# dependencies changed) no longer matches the binary's symbols and should be made again.
+listed=$(grep -v '^#' dist/symbol-order.txt | LC_ALL=C sort -u)
+found=$(nm "$bin" | awk '{ print $NF }' | LC_ALL=C sort -u | LC_ALL=C comm -12 - <(echo "$listed") | wc -l)
+total=$(echo "$listed" | wc -l)
+[ $((found * 10)) -ge $((total * 9)) ] ||
+    fail "dist/symbol-order.txt: only $found of its $total functions are in the binary; run scripts/gen-symbol-order"
+
+# ---------------------------------------------------------------------------------------------
 step "lintian"
 # Every override needs a reason: a comment right above it.
 awk '/^[^#[:space:]]/ && prev !~ /^#/ { print "override without a reason: " $0; bad=1 } { prev=$0 } END { exit bad }' \
