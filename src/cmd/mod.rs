@@ -54,11 +54,11 @@ impl<'a> Ctx<'a> {
     /// Looks up interfaces by name, or every Ethernet-type one for `--all`. A missing name is
     /// reported and makes the result `Exit::Failed`; the others are still returned.
     ///
-    /// Named interfaces are read whole (permanent address included), so a spoof can start from
-    /// that read (`spoof_just_read`). For `--all` only names and indexes are needed: the spoof
-    /// reads each link afresh, as the dump may be long done by the time its turn comes.
-    pub fn resolve(&mut self, names: &[String], all: bool) -> (Vec<Link>, Exit) {
-        self.netlink.set_perm_fallback(!all);
+    /// `permanent`: whether the caller uses the permanent addresses of these reads. Without it
+    /// they skip the ethtool fallback (an ioctl per interface on kernels that send no
+    /// IFLA_PERM_ADDRESS), for callers that read each link again before acting on it.
+    pub fn resolve(&mut self, names: &[String], all: bool, permanent: bool) -> (Vec<Link>, Exit) {
+        self.netlink.set_perm_fallback(permanent);
         let resolved = self.resolve_links(names, all);
         self.netlink.set_perm_fallback(true);
         resolved

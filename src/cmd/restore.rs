@@ -18,7 +18,9 @@ pub fn run(config: &Config, targets: &Targets) -> Exit {
         Ok(c) => c,
         Err(e) => return e,
     };
-    let (links, mut exit) = ctx.resolve(&targets.interfaces, targets.all);
+    // `restore` reads each link again; only the --all filter below uses this read's permanent
+    // address.
+    let (links, mut exit) = ctx.resolve(&targets.interfaces, targets.all, targets.all);
     for link in links {
         // --all touches only interfaces that have a permanent address to go back to.
         if targets.all && (link.permanent.is_none() || link.permanent == link.address) {

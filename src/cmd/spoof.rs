@@ -19,15 +19,16 @@ pub fn run(config: &Config, args: &SpoofArgs) -> Exit {
         Err(e) => return e,
     };
     let mode = args.mode.clone().unwrap_or_else(|| config.mode.clone());
-    let (links, mut exit) = ctx.resolve(&args.targets.interfaces, args.targets.all);
+    // Named interfaces: the spoof starts from this read (`spoof_just_read`). `--all`: the spoof
+    // reads each link afresh, as the dump may be long done by the time its turn comes.
+    let all = args.targets.all;
+    let (links, mut exit) = ctx.resolve(&args.targets.interfaces, all, !all);
     for link in links {
-        if args.targets.all
-            && let Some(driver) = ctx.excluded_driver(&link.name)
-        {
+        if all && let Some(driver) = ctx.excluded_driver(&link.name) {
             println!("{}: skipped (driver {driver} is excluded)", link.name);
             continue;
         }
-        let result = if args.targets.all {
+        let result = if all {
             ctx.spoof_link(&link, &mode)
         } else {
             ctx.spoof_just_read(&link, &mode)

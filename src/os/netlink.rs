@@ -49,16 +49,16 @@ impl Netlink {
     }
 
     /// Whether lookups fill a missing permanent address through ethtool (on by default).
-    /// Resolving names for a spoof turns it off: the spoof procedure reads the link again
-    /// anyway, and the ioctl per interface was a measurable share of `spoof --all`.
+    /// `Ctx::resolve` turns it off for callers that read each link again anyway: the ioctl per
+    /// interface was a measurable share of `spoof --all`.
     pub fn set_perm_fallback(&mut self, on: bool) {
         self.perm_fallback = on;
     }
 
     /// Sends one request and collects the links in the replies: the one link for a read of one,
-    /// until NLMSG_DONE for a dump, until the ACK otherwise. Link replies are read straight from the buffer for the few
-    /// attributes we use; parsing every attribute into owned values was most of the CPU time and
-    /// memory of `spoof --all` over thousands of interfaces.
+    /// until NLMSG_DONE for a dump, until the ACK otherwise. Link replies are read straight from
+    /// the buffer for the few attributes we use; parsing every attribute into owned values was
+    /// most of the CPU time and memory of `spoof --all` over thousands of interfaces.
     fn request(
         &mut self,
         op: &str,
