@@ -63,57 +63,44 @@ impl Paths {
         }
     }
 
-    /// Applies the test-only overrides (`TEST_OVERRIDES`) found by `env`; unset or empty
-    /// variables leave the default. They are environment variables, not options: the tests set
-    /// them for every subcommand, and every option the parser builds costs the udev helper
-    /// start-up time (benches/RESULTS.md).
+    /// Applies the test-only overrides, environment variables that point macspoof at fixtures
+    /// instead of the system, as `env` finds them; unset or empty ones leave the default. They
+    /// are not options: the tests set them for every subcommand, and every option the parser
+    /// builds costs the udev helper start-up time (benches/RESULTS.md).
     pub fn with_test_overrides(
         mut self,
         env: impl Fn(&str) -> Option<OsString>,
     ) -> Result<Paths, String> {
-        for name in TEST_OVERRIDES {
-            let Some(value) = env(name).filter(|v| !v.is_empty()) else {
-                continue;
-            };
-            let value = PathBuf::from(value);
-            let slot = match name {
-                // Where driver facts are read (a fake sysfs tree).
-                "MACSPOOF_SYSFS" => &mut self.sysfs,
-                // Where fault-injection switches are read instead of /proc/cmdline.
-                "MACSPOOF_CMDLINE" => &mut self.cmdline,
-                // Where panic mode blocklists drivers.
-                "MACSPOOF_MODPROBE_DIR" => &mut self.modprobe_dir,
-                "MACSPOOF_UDEV_DATA" => &mut self.udev_data,
-                "MACSPOOF_BLOCKLIST_ETC" => &mut self.blocklist_etc,
-                "MACSPOOF_BLOCKLIST_RUN" => &mut self.blocklist_run,
-                "MACSPOOF_UDEVADM" | "MACSPOOF_MODPROBE" if !value.is_absolute() => {
-                    return Err(format!("{name} must be an absolute path"));
-                }
-                "MACSPOOF_UDEVADM" => &mut self.udevadm,
-                // Unload with `MODPROBE -r` instead of delete_module(2).
-                "MACSPOOF_MODPROBE" => {
-                    self.modprobe = Some(value);
-                    continue;
-                }
-                _ => unreachable!("every entry of TEST_OVERRIDES has a slot"),
-            };
-            *slot = value;
+        let path = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let set = |slot: &mut PathBuf, name: &str| {
+            if let Some(p) = path(name) {
+                *slot = p;
+            }
+        };
+        // Where driver facts are read (a fake sysfs tree).
+        set(&mut self.sysfs, "MACSPOOF_SYSFS");
+        // Where fault-injection switches are read instead of /proc/cmdline.
+        set(&mut self.cmdline, "MACSPOOF_CMDLINE");
+        // Where panic mode blocklists drivers.
+        set(&mut self.modprobe_dir, "MACSPOOF_MODPROBE_DIR");
+        set(&mut self.udev_data, "MACSPOOF_UDEV_DATA");
+        set(&mut self.blocklist_etc, "MACSPOOF_BLOCKLIST_ETC");
+        set(&mut self.blocklist_run, "MACSPOOF_BLOCKLIST_RUN");
+        // Programs macspoof runs: absolute paths only.
+        let program = |name: &str| match path(name) {
+            Some(p) if !p.is_absolute() => Err(format!("{name} must be an absolute path")),
+            p => Ok(p),
+        };
+        if let Some(p) = program("MACSPOOF_UDEVADM")? {
+            self.udevadm = p;
+        }
+        // Unload with `MODPROBE -r` instead of delete_module(2).
+        if let Some(p) = program("MACSPOOF_MODPROBE")? {
+            self.modprobe = Some(p);
         }
         Ok(self)
     }
 }
-
-/// The environment variables that point macspoof at test fixtures instead of the system.
-pub const TEST_OVERRIDES: [&str; 8] = [
-    "MACSPOOF_SYSFS",
-    "MACSPOOF_CMDLINE",
-    "MACSPOOF_MODPROBE_DIR",
-    "MACSPOOF_UDEV_DATA",
-    "MACSPOOF_MODPROBE",
-    "MACSPOOF_BLOCKLIST_ETC",
-    "MACSPOOF_BLOCKLIST_RUN",
-    "MACSPOOF_UDEVADM",
-];
 
 /// `/etc/macspoof/macspoof.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -376,6 +363,18 @@ mod tests {
         assert!(!c.is_excluded(Some("e1000")));
         assert!(!c.is_excluded(None));
     }
+
+    /// The overrides, listed again here as an independent reference.
+    const TEST_OVERRIDES: [&str; 8] = [
+        "MACSPOOF_SYSFS",
+        "MACSPOOF_CMDLINE",
+        "MACSPOOF_MODPROBE_DIR",
+        "MACSPOOF_UDEV_DATA",
+        "MACSPOOF_MODPROBE",
+        "MACSPOOF_BLOCKLIST_ETC",
+        "MACSPOOF_BLOCKLIST_RUN",
+        "MACSPOOF_UDEVADM",
+    ];
 
     /// Each override moves its own path and nothing else; unset and empty ones keep the
     /// defaults.
