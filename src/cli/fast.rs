@@ -16,23 +16,17 @@ pub const GLOBAL_ENV: [&str; 3] = ["MACSPOOF_CONFIG", "MACSPOOF_RUN_DIR", "MACSP
 pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Option<Cli> {
     let command = match args.split_first()? {
         (sub, []) if sub == "udev" => Command::Udev(UdevArgs { mode: None }),
-        (sub, [all]) if sub == "spoof" && all == "--all" => Command::Spoof(SpoofArgs {
-            targets: Targets {
-                interfaces: vec![],
-                all: true,
-            },
-            mode: None,
-        }),
-        (sub, names) if sub == "spoof" && !names.is_empty() => {
-            let interfaces = names
-                .iter()
-                .map(|n| n.to_str().filter(|n| !n.starts_with('-')).map(String::from))
-                .collect::<Option<Vec<_>>>()?;
+        (sub, rest) if sub == "spoof" && !rest.is_empty() => {
+            let all = rest == ["--all"];
+            let interfaces = if all {
+                vec![]
+            } else {
+                rest.iter()
+                    .map(|n| n.to_str().filter(|n| !n.starts_with('-')).map(String::from))
+                    .collect::<Option<Vec<_>>>()?
+            };
             Command::Spoof(SpoofArgs {
-                targets: Targets {
-                    interfaces,
-                    all: false,
-                },
+                targets: Targets { interfaces, all },
                 mode: None,
             })
         }
