@@ -33,17 +33,17 @@ ip link add v0 type veth peer name v1
 # each command's runs in a block, so one long block per command mostly measures the drift. Each
 # round runs every command for a short block; the ratios are taken per round.
 rounds=${ROUNDS:-20} runs=${RUNS:-60}
+names=('/usr/bin/true' 'macspoof spoof v0' 'ip link set v0 address' 'macchanger -e v0')
+cmds=('/usr/bin/true' "$bin spoof v0" 'ip link set dev v0 address 00:1b:21:3a:4f:5d' 'macchanger -e v0')
+named=()
+for i in "${!cmds[@]}"; do named+=(-n "${names[$i]}" "${cmds[$i]}"); done
 for r in $(seq 1 "$rounds"); do
-    hyperfine -N --warmup 5 --runs "$runs" --export-json "$tmp/one.$r.json" \
-        -n '/usr/bin/true' '/usr/bin/true' \
-        -n 'macspoof spoof v0' "$bin spoof v0" \
-        -n 'ip link set v0 address' 'ip link set dev v0 address 00:1b:21:3a:4f:5d' \
-        -n 'macchanger -e v0' 'macchanger -e v0' >/dev/null 2>&1
+    hyperfine -N --warmup 5 --runs "$runs" --export-json "$tmp/one.$r.json" "${named[@]}" \
+        >/dev/null 2>&1
 done
 # Minor page faults of one run each (a large share of start-up on these VMs).
 faults=$tmp/faults.txt
-for c in /usr/bin/true "$bin spoof v0" 'ip link set dev v0 address 00:1b:21:3a:4f:5d' \
-    'macchanger -e v0'; do
+for c in "${cmds[@]}"; do
     # shellcheck disable=SC2086
     /usr/bin/time -f %R $c 2>&1 >/dev/null | tail -1
 done >"$faults"
