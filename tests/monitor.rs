@@ -80,14 +80,7 @@ fn replay_of_the_vm_recordings() {
 #[test]
 fn live_on_the_vm_recordings_notices_only_the_mac_filter() {
     for (file, verdict) in VM_RECORDINGS {
-        let t = tempfile::tempdir().unwrap();
-        let j = fake_journalctl(t.path(), &[file]);
-        macspoof(t.path())
-            .env("MACSPOOF_JOURNALCTL", &j)
-            .arg("monitor")
-            .assert()
-            .code(4);
-        let n = notices(t.path());
+        let n = live_notices(file);
         if verdict == "mac-related" {
             assert_eq!(n.len(), 1, "{file}: {n:#?}");
             assert_eq!(n[0]["kind"], "mac-related-failure");
@@ -150,14 +143,7 @@ fn replay_of_the_vm_recordings_that_must_stay_quiet() {
 #[test]
 fn live_on_the_vm_recordings_that_must_stay_quiet_gives_no_notice() {
     for (file, _, _) in VM_QUIET_RECORDINGS {
-        let t = tempfile::tempdir().unwrap();
-        let j = fake_journalctl(t.path(), &[file]);
-        macspoof(t.path())
-            .env("MACSPOOF_JOURNALCTL", &j)
-            .arg("monitor")
-            .assert()
-            .code(4);
-        let n = notices(t.path());
+        let n = live_notices(file);
         assert!(n.is_empty(), "{file}: {n:#?}");
     }
 }
@@ -194,6 +180,19 @@ fn fake_journalctl(dir: &Path, files: &[&str]) -> std::path::PathBuf {
     .unwrap();
     fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
     script
+}
+
+/// The live monitor over one recording (until the fake journal ends: exit 4), and the notices
+/// it left.
+fn live_notices(file: &str) -> Vec<serde_json::Value> {
+    let t = tempfile::tempdir().unwrap();
+    let j = fake_journalctl(t.path(), &[file]);
+    macspoof(t.path())
+        .env("MACSPOOF_JOURNALCTL", &j)
+        .arg("monitor")
+        .assert()
+        .code(4);
+    notices(t.path())
 }
 
 fn notices(dir: &Path) -> Vec<serde_json::Value> {
