@@ -112,9 +112,7 @@ impl<'a> Ctx<'a> {
 
     /// The driver, looked up now (no reuse of an earlier answer).
     pub fn driver_now(&self, name: &str) -> Option<String> {
-        self.sysfs
-            .driver(name)
-            .or_else(|| crate::os::ethtool::driver(name))
+        driver_of(&self.sysfs, name)
     }
 
     /// `Some(driver)` when the interface's driver is on the exclude list. Looks nothing up when
@@ -222,6 +220,14 @@ impl<'a> Ctx<'a> {
             panic::contain(self, &link.name, link.index)
         }
     }
+}
+
+/// The driver of an interface: sysfs for devices, ethtool for virtual interfaces (which have no
+/// `device/driver` link).
+pub fn driver_of(sysfs: &Sysfs, name: &str) -> Option<String> {
+    sysfs
+        .driver(name)
+        .or_else(|| crate::os::ethtool::driver(name))
 }
 
 fn log_spoofed(s: &Spoofed, driver: Option<&str>) {

@@ -72,9 +72,7 @@ fn vendors(link: &Link) -> (Option<String>, Option<String>, (String, String)) {
 
 pub fn describe(link: &Link, sysfs: &Sysfs) -> Iface {
     let (permanent_vendor, current_vendor, vendor_labels) = vendors(link);
-    let driver = sysfs
-        .driver(&link.name)
-        .or_else(|| crate::os::ethtool::driver(&link.name));
+    let driver = super::driver_of(sysfs, &link.name);
     Iface {
         name: link.name.clone(),
         index: link.index,
